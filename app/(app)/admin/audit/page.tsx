@@ -1,0 +1,173 @@
+import { Button } from "@/components/ui/button";
+import { Field } from "@/components/ui/field";
+import { Input } from "@/components/ui/input";
+import { PageHeader } from "@/components/ui/page-header";
+import { Pagination, pageHref } from "@/components/ui/pagination";
+import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
+import { auditFacets, listAuditEntries } from "@/lib/audit";
+import { getPrisma } from "@/lib/db/client";
+import { formatDateTime } from "@/lib/format";
+import { requireScope } from "../../current-user";
+
+export const metadata = { title: "Audit log · ModelDeck" };
+
+type Search = Record<string, string | string[] | undefined>;
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
+
+function parseDate(value: string | undefined, endOfDay = false): Date | undefined {
+  if (!value) return undefined;
+  const d = new Date(value.length === 10 ? `${value}T${endOfDay ? "23:59:59.999" : "00:00:00"}Z` : value);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function JsonDiff({ before, after }: { before: unknown; after: unknown }) {
+  if (before == null && after == null) return <span className="text-muted-foreground">—</span>;
+  return (
+    <details className="group">
+      <summary className="cursor-pointer text-xs text-accent hover:underline">changes</summary>
+      <div className="mt-1 grid gap-2 text-xs sm:grid-cols-2">
+        {before != null ? (
+          <pre className="overflow-x-auto rounded border border-border bg-muted p-2">
+            <span className="text-muted-foreground">before </span>
+            {JSON.stringify(before, null, 2)}
+          </pre>
+        ) : null}
+        {after != null ? (
+          <pre className="overflow-x-auto rounded border border-border bg-muted p-2">
+            <span className="text-muted-foreground">after </span>
+            {JSON.stringify(after, null, 2)}
+          </pre>
+        ) : null}
+      </div>
+    </details>
+  );
+}
+
+export default async function AuditPage({ searchParams }: { searchParams: Promise<Search> }) {
+  await requireScope("audit:read", "/admin/audit");
+  const params = await searchParams;
+  const page = Math.max(1, Number(one(params.page)) || 1);
+  const pageSize = 50;
+  const db = getPrisma();
+  const filter = {
+    actor: one(params.actor),
+    action: one(params.action),
+    resourceType: one(params.resourceType),
+    from: parseDate(one(params.from)),
+    to: parseDate(one(params.to), true),
+  };
+  const [result, facets] = await Promise.all([
+    listAuditEntries(db, filter, { page, pageSize }),
+    auditFacets(db),
+  ]);
+  const pages = Math.max(1, Math.ceil(result.total / pageSize));
+
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every change, who made it, and what it changed. Entries are written in the same transaction as the change."
+      />
+      <form method="get" className="mb-4 grid gap-3 rounded-lg border border-border bg-card p-3 sm:grid-cols-2 lg:grid-cols-6" aria-label="Filter audit entries">
+        <Field label="Actor" className="lg:col-span-2">
+          <Input name="actor" defaultValue={filter.actor} placeholder="email or token name" />
+        </Field>
+        <Field label="Action">
+          <select
+            name="action"
+            defaultValue={filter.action ?? ""}
+            className="h-9 w-full rounded-md border border-input bg-background px-2 text-sm"
+          >
+            <option value="">All actions</option>
+            {facets.actions.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Resource">
+          <select
+            name="resourceType"
+            defaultValue={filter.resourceType ?? ""}
+            className="h-9 w-full rounded-md border border-input bg-background px-2 text-sm"
+          >
+            <option value="">All resources</option>
+            {facets.resourceTypes.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="From">
+          <Input name="from" type="date" defaultValue={one(params.from)} />
+        </Field>
+        <Field label="To">
+          <Input name="to" type="date" defaultValue={one(params.to)} />
+        </Field>
+        <div className="flex items-end gap-2 sm:col-span-2 lg:col-span-6">
+          <Button type="submit" size="sm">
+            Apply filters
+          </Button>
+          <Button asChild size="sm" variant="ghost">
+            <a href="/admin/audit">Clear</a>
+          </Button>
+        </div>
+      </form>
+      <Table aria-label="Audit entries">
+        <THead>
+          <TR>
+            <TH>Time</TH>
+            <TH>Actor</TH>
+            <TH>Action</TH>
+            <TH>Resource</TH>
+            <TH>Details</TH>
+          </TR>
+        </THead>
+        <TBody>
+          {result.entries.length === 0 ? (
+            <TEmptyRow colSpan={5}>No entries match these filters.</TEmptyRow>
+          ) : (
+            result.entries.map((e) => (
+              <TR key={e.id} className="align-top">
+                <TD className="whitespace-nowrap text-muted-foreground">{formatDateTime(e.at)}</TD>
+                <TD>
+                  <div className="font-medium">{e.actorLabel}</div>
+                  <div className="text-xs text-muted-foreground">
+                    {e.actorType}
+                    {e.ipAddress ? ` · ${e.ipAddress}` : ""}
+                  </div>
+                </TD>
+                <TD>
+                  <code className="rounded bg-muted px-1.5 py-0.5 text-xs">{e.action}</code>
+                </TD>
+                <TD>
+                  <div>{e.resourceType}</div>
+                  {e.resourceId ? (
+                    <div className="max-w-56 truncate font-mono text-xs text-muted-foreground" title={e.resourceId}>
+                      {e.resourceId}
+                    </div>
+                  ) : null}
+                </TD>
+                <TD className="min-w-64">
+                  <JsonDiff before={e.before} after={e.after} />
+                </TD>
+              </TR>
+            ))
+          )}
+        </TBody>
+      </Table>
+      <Pagination
+        className="mt-3"
+        page={page}
+        pageSize={pageSize}
+        total={result.total}
+        itemsOnPage={result.entries.length}
+        noun="entries"
+        prevHref={page > 1 ? pageHref("/admin/audit", params, page - 1) : null}
+        nextHref={page < pages ? pageHref("/admin/audit", params, page + 1) : null}
+      />
+    </>
+  );
+}

@@ -1,0 +1,21 @@
+import { OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import { registry } from "./contract";
+// Importing a contracts module registers its operations; list every module here.
+import "./contracts/identity";
+
+let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | undefined;
+
+export function openApiDocument() {
+  cached ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "ModelDeck management API",
+      version: "1",
+      description:
+        "Control-plane API of ModelDeck. Authenticate with `Authorization: Bearer <API token>` " +
+        "or a browser session. Errors are `{\"error\":{\"code\",\"message\",\"details\"}}`.",
+    },
+    servers: [{ url: "/" }],
+  });
+  return cached;
+}

@@ -1,0 +1,111 @@
+import { betterAuth } from "better-auth";
+import { prismaAdapter } from "better-auth/adapters/prisma";
+import { APIError } from "better-auth/api";
+import { nextCookies } from "better-auth/next-js";
+import { getConfig, trustedOrigins, type AppConfig } from "../config";
+import { getPrisma } from "../db/client";
+import type { PrismaClient } from "../db/generated/client";
+import { MIN_PASSWORD_LENGTH } from "./users";
+
+/** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
+export const CLIENT_IP_HEADER = "x-modeldeck-client-ip";
+
+export const SIGN_IN_PATH = "/sign-in/email";
+
+/**
+ * Sign-in, sessions and sign-out come from better-auth. Sign-up and self-service profile
+ * changes are switched off: accounts are created by admins through lib/auth/users.ts, which
+ * audits them.
+ */
+export function createAuth(prisma: PrismaClient, config: AppConfig, secret: string) {
+  return betterAuth({
+    appName: "ModelDeck",
+    baseURL: config.publicUrl,
+    basePath: "/api/auth",
+    secret,
+    trustedOrigins: trustedOrigins(config),
+    database: prismaAdapter(prisma, { provider: "postgresql" }),
+    emailAndPassword: {
+      enabled: true,
+      disableSignUp: true,
+      minPasswordLength: MIN_PASSWORD_LENGTH,
+    },
+    user: {
+      additionalFields: {
+        role: { type: "string", input: false, defaultValue: "viewer", required: false },
+        banned: { type: "boolean", input: false, defaultValue: false, required: false },
+      },
+    },
+    session: {
+      expiresIn: 60 * 60 * 24 * 7,
+      updateAge: 60 * 60 * 24,
+    },
+    rateLimit: {
+      enabled: true,
+      // Shared by every web replica.
+      storage: "database",
+      window: 60,
+      max: 300,
+      customRules: {
+        [SIGN_IN_PATH]: {
+          window: config.signInRateLimit.windowSeconds,
+          max: config.signInRateLimit.max,
+        },
+      },
+    },
+    disabledPaths: [
+      "/sign-up/email",
+      "/update-user",
+      "/delete-user",
+      "/change-email",
+      "/forget-password",
+      "/request-password-reset",
+      "/reset-password",
+      "/send-verification-email",
+      "/verify-email",
+    ],
+    advanced: {
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+      useSecureCookies: config.publicUrl.startsWith("https://"),
+      database: { generateId: "uuid" },
+    },
+    telemetry: { enabled: false },
+    databaseHooks: {
+      session: {
+        create: {
+          // A disabled account must not get a session, whatever path created it.
+          async before(session) {
+            const user = await prisma.user.findUnique({
+              where: { id: session.userId },
+              select: { banned: true },
+            });
+            if (!user || user.banned) {
+              throw new APIError("FORBIDDEN", {
+                message: "This account is disabled. Ask an administrator to enable it.",
+                code: "ACCOUNT_DISABLED",
+              });
+            }
+          },
+        },
+      },
+    },
+    plugins: [nextCookies()],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+const globalForAuth = globalThis as unknown as { modeldeckAuth?: Auth };
+
+export function getAuth(): Auth {
+  if (!globalForAuth.modeldeckAuth) {
+    const secret = process.env.BETTER_AUTH_SECRET;
+    if (!secret) {
+      throw new Error(
+        "BETTER_AUTH_SECRET is not set. Start ModelDeck with `npm start`, which provisions it.",
+      );
+    }
+    globalForAuth.modeldeckAuth = createAuth(getPrisma(), getConfig(), secret);
+  }
+  return globalForAuth.modeldeckAuth;
+}

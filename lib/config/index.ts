@@ -1,0 +1,85 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Process configuration, read from the environment once. Every process (supervisor, web,
+ * serving, scheduler) uses this one definition so defaults cannot drift between them.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+
+const envSchema = z.object({
+  MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
+  MODELDECK_WEB_PORT: port.default(3000),
+  MODELDECK_SERVING_PORT: port.default(8000),
+  MODELDECK_DB_PORT: port.default(54329),
+  MODELDECK_DATA_DIR: z.string().min(1).default("./data"),
+  MODELDECK_PUBLIC_URL: z.url().optional(),
+  MODELDECK_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  MODELDECK_SIGNIN_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'expected "attempts/seconds", e.g. "5/60"')
+    .default("5/60"),
+  MODELDECK_TRUST_PROXY: z.enum(["0", "1", "true", "false"]).default("0"),
+  DATABASE_URL: z.string().min(1).optional(),
+});
+
+export type AppConfig = {
+  host: string;
+  webPort: number;
+  servingPort: number;
+  embeddedDbPort: number;
+  dataDir: string;
+  /** The origin people use in their browser; auth cookies and CSRF checks are tied to it. */
+  publicUrl: string;
+  logLevel: string;
+  signInRateLimit: { max: number; windowSeconds: number };
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: boolean;
+  databaseUrl: string | undefined;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const [max, windowSeconds] = e.MODELDECK_SIGNIN_RATE_LIMIT.split("/").map(Number) as [
+    number,
+    number,
+  ];
+  const browserHost = e.MODELDECK_HOST === "0.0.0.0" ? "127.0.0.1" : e.MODELDECK_HOST;
+  return {
+    host: e.MODELDECK_HOST,
+    webPort: e.MODELDECK_WEB_PORT,
+    servingPort: e.MODELDECK_SERVING_PORT,
+    embeddedDbPort: e.MODELDECK_DB_PORT,
+    dataDir: path.resolve(e.MODELDECK_DATA_DIR),
+    publicUrl: (e.MODELDECK_PUBLIC_URL ?? `http://${browserHost}:${e.MODELDECK_WEB_PORT}`).replace(
+      /\/$/,
+      "",
+    ),
+    logLevel: e.MODELDECK_LOG_LEVEL,
+    signInRateLimit: { max, windowSeconds },
+    trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
+    databaseUrl: e.DATABASE_URL,
+  };
+}
+
+let cached: AppConfig | undefined;
+export function getConfig(): AppConfig {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Origins a browser may legitimately send for this instance (localhost and 127.0.0.1 alike). */
+export function trustedOrigins(config: AppConfig): string[] {
+  const origins = new Set<string>([config.publicUrl]);
+  for (const h of ["127.0.0.1", "localhost", "[::1]"]) {
+    origins.add(`http://${h}:${config.webPort}`);
+  }
+  return [...origins];
+}

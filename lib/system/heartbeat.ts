@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { PrismaClient } from "../db/generated/client";
+
+export type ProcessKind = "serving" | "scheduler";
+
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** A process that has not beaten for this long is reported as down. */
+export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
+
+/**
+ * Background processes announce themselves in Postgres so that any web replica can report
+ * their state without knowing where they run.
+ */
+export function startHeartbeat(
+  db: PrismaClient,
+  kind: ProcessKind,
+  info: () => Record<string, unknown>,
+  onError: (error: unknown) => void,
+) {
+  const instanceId = `${kind}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const startedAt = new Date();
+  const beat = async () => {
+    const now = new Date();
+    const data = { kind, hostname: hostname(), pid: process.pid, lastSeenAt: now, info: info() as object };
+    await db.processHeartbeat.upsert({
+      where: { instanceId },
+      create: { instanceId, startedAt, ...data },
+      update: data,
+    });
+  };
+  const safeBeat = () => beat().catch(onError);
+  void safeBeat();
+  const timer = setInterval(safeBeat, HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return {
+    instanceId,
+    async stop() {
+      clearInterval(timer);
+      await db.processHeartbeat.deleteMany({ where: { instanceId } }).catch(onError);
+    },
+  };
+}
+
+export async function liveInstances(db: PrismaClient, kind: ProcessKind, now = new Date()) {
+  // Forget rows of processes that died without saying goodbye, so the table stays small.
+  await db.processHeartbeat.deleteMany({
+    where: { lastSeenAt: { lt: new Date(now.getTime() - 24 * 3600_000) } },
+  });
+  return db.processHeartbeat.findMany({
+    where: { kind, lastSeenAt: { gte: new Date(now.getTime() - HEARTBEAT_STALE_MS) } },
+    orderBy: { lastSeenAt: "desc" },
+  });
+}

@@ -1,0 +1,52 @@
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { CLIENT_IP_HEADER } from "../../lib/auth/auth";
+import { getConfig } from "../../lib/config";
+import { createLogger } from "../../lib/log";
+import { announceReady, onShutdown } from "../shared/lifecycle";
+
+/**
+ * The web process: Next.js (dashboard + /api) behind a plain node:http server. We own the
+ * server so that (a) the client address better-auth rate-limits on comes from the socket, not
+ * from a header anyone can set, and (b) the process exits when the supervisor dies.
+ */
+const log = createLogger("web");
+const config = getConfig();
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+function clientAddress(req: http.IncomingMessage): string {
+  if (config.trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? "";
+}
+
+const app = next({ dev: false, dir: root, hostname: config.host, port: config.webPort });
+const handle = app.getRequestHandler();
+await app.prepare();
+
+const server = http.createServer((req, res) => {
+  req.headers[CLIENT_IP_HEADER] = clientAddress(req);
+  handle(req, res).catch((error: unknown) => {
+    log.error({ err: error, url: req.url }, "request failed");
+    if (!res.headersSent) res.writeHead(500).end();
+  });
+});
+server.keepAliveTimeout = 65_000;
+
+await new Promise<void>((resolve, reject) => {
+  server.once("error", reject);
+  server.listen(config.webPort, config.host, resolve);
+});
+log.info({ url: `http://${config.host}:${config.webPort}` }, "web listening");
+announceReady({ url: config.publicUrl });
+
+onShutdown(log, async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await app.close();
+});
