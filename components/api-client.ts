@@ -21,7 +21,10 @@ export class ApiClientError extends Error {
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-export async function apiFetch<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function apiFetch<T>(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
   const response = await fetch(path, {
     method: init.method ?? "GET",
     headers: init.body !== undefined ? { "content-type": "application/json" } : undefined,
@@ -31,8 +34,9 @@ export async function apiFetch<T>(path: string, init: { method?: string; body?: 
   const text = await response.text();
   const data = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) {
-    const error = (data as { error?: { code?: string; message?: string; details?: { fields?: FieldProblem[] } } })
-      ?.error;
+    const error = (
+      data as { error?: { code?: string; message?: string; details?: { fields?: FieldProblem[] } } }
+    )?.error;
     throw new ApiClientError(
       error?.message ?? `Request failed with HTTP ${response.status}.`,
       response.status,

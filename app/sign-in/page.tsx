@@ -27,14 +27,16 @@ export default async function SignInPage({
             M
           </div>
           <h1 className="text-xl font-semibold tracking-tight">Sign in to ModelDeck</h1>
-          <p className="mt-1 text-sm text-muted-foreground">ONNX model registry, serving and monitoring</p>
+          <p className="mt-1 text-sm text-muted-foreground">
+            ONNX model registry, serving and monitoring
+          </p>
         </div>
         <div className="rounded-lg border border-border bg-background p-6 shadow-sm">
           <SignInForm next={next} />
         </div>
         <p className="mt-4 text-center text-xs text-muted-foreground">
-          No account? Ask an administrator. The first admin&apos;s password is printed when ModelDeck
-          starts for the first time.
+          No account? Ask an administrator. The first admin&apos;s password is printed when
+          ModelDeck starts for the first time.
         </p>
       </div>
     </main>

@@ -54,7 +54,9 @@ export function CreateTokenDialog() {
     setError(null);
     try {
       const expiresAt =
-        expiry === "never" ? undefined : new Date(Date.now() + Number(expiry) * 86_400_000).toISOString();
+        expiry === "never"
+          ? undefined
+          : new Date(Date.now() + Number(expiry) * 86_400_000).toISOString();
       const result = await apiFetch<{ secret: string }>("/api/v1/tokens", {
         method: "POST",
         body: { name, role, ...(expiresAt ? { expiresAt } : {}) },
@@ -87,7 +89,9 @@ export function CreateTokenDialog() {
         {secret ? (
           <>
             <DialogBody className="space-y-3">
-              <Alert variant="warning">Copy the token now. Only a hash is stored; it cannot be shown again.</Alert>
+              <Alert variant="warning">
+                Copy the token now. Only a hash is stored; it cannot be shown again.
+              </Alert>
               <div className="flex items-center gap-2">
                 <code
                   data-testid="token-secret"
@@ -105,8 +109,15 @@ export function CreateTokenDialog() {
         ) : (
           <form onSubmit={onSubmit}>
             <DialogBody className="space-y-4">
-              {error && error.fields.length === 0 ? <Alert variant="error">{error.message}</Alert> : null}
-              <Field label="Name" required hint="Say where it is used, e.g. “ci-train-pipeline”." error={error?.fieldError("name")}>
+              {error && error.fields.length === 0 ? (
+                <Alert variant="error">{error.message}</Alert>
+              ) : null}
+              <Field
+                label="Name"
+                required
+                hint="Say where it is used, e.g. “ci-train-pipeline”."
+                error={error?.fieldError("name")}
+              >
                 <Input name="name" autoComplete="off" />
               </Field>
               <Field label="Role" required error={error?.fieldError("role")}>
@@ -125,7 +136,12 @@ export function CreateTokenDialog() {
               </Field>
               <Field label="Expires" error={error?.fieldError("expiresAt")}>
                 {(control) => (
-                  <SimpleSelect {...control} value={expiry} onValueChange={setExpiry} options={expiryOptions} />
+                  <SimpleSelect
+                    {...control}
+                    value={expiry}
+                    onValueChange={setExpiry}
+                    options={expiryOptions}
+                  />
                 )}
               </Field>
             </DialogBody>

@@ -117,7 +117,9 @@ export function CreateUserDialog() {
         ) : (
           <form onSubmit={onSubmit}>
             <DialogBody className="space-y-4">
-              {error && error.fields.length === 0 ? <Alert variant="error">{error.message}</Alert> : null}
+              {error && error.fields.length === 0 ? (
+                <Alert variant="error">{error.message}</Alert>
+              ) : null}
               <Field label="Name" required error={error?.fieldError("name")}>
                 <Input name="name" autoComplete="off" />
               </Field>
@@ -126,7 +128,13 @@ export function CreateUserDialog() {
               </Field>
               <Field label="Role" required error={error?.fieldError("role")}>
                 {(control) => (
-                  <SimpleSelect {...control} name="role" value={role} onValueChange={setRole} options={roleOptions} />
+                  <SimpleSelect
+                    {...control}
+                    name="role"
+                    value={role}
+                    onValueChange={setRole}
+                    options={roleOptions}
+                  />
                 )}
               </Field>
               <Field

@@ -5,7 +5,11 @@ import { ApiClientError, apiFetch } from "@/components/api-client";
 import { ConfirmDialog } from "@/components/ui/alert-dialog";
 import { Button } from "@/components/ui/button";
 
-export function RevokeTokenButton({ token }: { token: { id: string; name: string; prefix: string } }) {
+export function RevokeTokenButton({
+  token,
+}: {
+  token: { id: string; name: string; prefix: string };
+}) {
   const router = useRouter();
   return (
     <ConfirmDialog

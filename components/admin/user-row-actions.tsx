@@ -56,7 +56,10 @@ export function UserRowActions({
         open={pendingRole !== null}
         onOpenChange={(open) => !open && setPendingRole(null)}
         title={`Change ${user.email}'s role?`}
-        changes={[`Role changes from ${user.role} to ${pendingRole}.`, "Takes effect on their next request."]}
+        changes={[
+          `Role changes from ${user.role} to ${pendingRole}.`,
+          "Takes effect on their next request.",
+        ]}
         confirmLabel="Change role"
         onConfirm={async () => {
           await patch({ role: pendingRole });
@@ -74,7 +77,10 @@ export function UserRowActions({
           changes={
             user.disabled
               ? ["They can sign in again with their existing password."]
-              : ["They are signed out everywhere at once.", "They cannot sign in until enabled again."]
+              : [
+                  "They are signed out everywhere at once.",
+                  "They cannot sign in until enabled again.",
+                ]
           }
           destructive={!user.disabled}
           confirmLabel={user.disabled ? "Enable user" : "Disable user"}

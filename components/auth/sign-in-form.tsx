@@ -29,7 +29,9 @@ export function SignInForm({ next }: { next: string }) {
       const body = (await response.json().catch(() => ({}))) as { message?: string };
       if (response.status === 429) {
         const wait = response.headers.get("x-retry-after") ?? response.headers.get("retry-after");
-        setError(`Too many sign-in attempts. Try again${wait ? ` in ${wait} seconds` : " in a minute"}.`);
+        setError(
+          `Too many sign-in attempts. Try again${wait ? ` in ${wait} seconds` : " in a minute"}.`,
+        );
       } else if (response.status === 401) {
         setError("Wrong email or password.");
       } else {

@@ -7,11 +7,18 @@ const label = { up: "up", down: "down" } as const;
 export function HealthPanel({ report }: { report: HealthReport }) {
   const c = report.components;
   const rows: { name: string; status: "up" | "down"; detail: string }[] = [
-    { name: "Web + API", status: c.web.status, detail: `pid ${c.web.pid}, up ${c.web.uptimeSeconds}s` },
+    {
+      name: "Web + API",
+      status: c.web.status,
+      detail: `pid ${c.web.pid}, up ${c.web.uptimeSeconds}s`,
+    },
     {
       name: "Database",
       status: c.database.status,
-      detail: c.database.status === "up" ? `${c.database.latencyMs} ms round trip` : (c.database.error ?? ""),
+      detail:
+        c.database.status === "up"
+          ? `${c.database.latencyMs} ms round trip`
+          : (c.database.error ?? ""),
     },
     {
       name: "Serving",
@@ -31,7 +38,10 @@ export function HealthPanel({ report }: { report: HealthReport }) {
     },
   ];
   return (
-    <ul className="divide-y divide-border rounded-lg border border-border bg-card" aria-label="Process health">
+    <ul
+      className="divide-y divide-border rounded-lg border border-border bg-card"
+      aria-label="Process health"
+    >
       {rows.map((r) => (
         <li key={r.name} className="flex items-center justify-between gap-4 px-4 py-2.5 text-sm">
           <span className="font-medium">{r.name}</span>

@@ -69,7 +69,11 @@ export function defineContract<
   Q extends z.ZodObject,
   B extends z.ZodType,
   R extends z.ZodType,
->(contract: Contract<P, Q, B, R> & { extraErrors?: Partial<Record<404 | 409 | 413 | 415 | 422, string>> }) {
+>(
+  contract: Contract<P, Q, B, R> & {
+    extraErrors?: Partial<Record<404 | 409 | 413 | 415 | 422, string>>;
+  },
+) {
   const status = contract.successStatus ?? 200;
   const errors: Record<string, string | undefined> = { ...errorResponses, ...contract.extraErrors };
   registry.registerPath({
@@ -99,7 +103,10 @@ export function defineContract<
       ...Object.fromEntries(
         Object.entries(errors).map(([code, description]) => [
           code,
-          { description: description ?? "", content: { "application/json": { schema: ErrorResponse } } },
+          {
+            description: description ?? "",
+            content: { "application/json": { schema: ErrorResponse } },
+          },
         ]),
       ),
     },

@@ -13,7 +13,7 @@ export function openApiDocument() {
       version: "1",
       description:
         "Control-plane API of ModelDeck. Authenticate with `Authorization: Bearer <API token>` " +
-        "or a browser session. Errors are `{\"error\":{\"code\",\"message\",\"details\"}}`.",
+        'or a browser session. Errors are `{"error":{"code","message","details"}}`.',
     },
     servers: [{ url: "/" }],
   });

@@ -33,7 +33,10 @@ async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   const text = await request.text();
   if (text.length > MAX_JSON_BODY_BYTES) {
-    throw new ApiError("payload_too_large", `The JSON body is larger than ${MAX_JSON_BODY_BYTES} bytes.`);
+    throw new ApiError(
+      "payload_too_large",
+      `The JSON body is larger than ${MAX_JSON_BODY_BYTES} bytes.`,
+    );
   }
   if (text.trim() === "") {
     throw new ApiError("bad_request", "The request body is empty; send a JSON object.");
@@ -74,7 +77,9 @@ export function apiRoute<
       const query = contract.query
         ? parseOrThrow(contract.query, Object.fromEntries(url.searchParams), "query")
         : {};
-      const body = contract.body ? parseOrThrow(contract.body, await readJson(request), "body") : undefined;
+      const body = contract.body
+        ? parseOrThrow(contract.body, await readJson(request), "body")
+        : undefined;
 
       const result = await handler({
         principal,
@@ -103,6 +108,11 @@ function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: str
 
 export function toErrorResponse(error: unknown, request: Request): Response {
   if (error instanceof ApiError) return jsonError(error);
-  log.error({ err: error, method: request.method, url: request.url }, "unhandled error in API route");
-  return jsonError(new ApiError("internal", "Something went wrong on the server; it has been logged."));
+  log.error(
+    { err: error, method: request.method, url: request.url },
+    "unhandled error in API route",
+  );
+  return jsonError(
+    new ApiError("internal", "Something went wrong on the server; it has been logged."),
+  );
 }

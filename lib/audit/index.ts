@@ -87,7 +87,10 @@ export function auditWhere(filter: AuditFilter): Prisma.AuditEntryWhereInput {
   if (filter.resourceType) where.resourceType = filter.resourceType;
   if (filter.resourceId) where.resourceId = filter.resourceId;
   if (filter.from || filter.to) {
-    where.at = { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) };
+    where.at = {
+      ...(filter.from ? { gte: filter.from } : {}),
+      ...(filter.to ? { lte: filter.to } : {}),
+    };
   }
   return where;
 }
@@ -132,12 +135,19 @@ export async function listAuditEntries(
 /** Distinct actions and resource types, for the filter drop-downs. */
 export async function auditFacets(db: AuditReader) {
   const [actions, resourceTypes] = await Promise.all([
-    db.auditEntry.findMany({ distinct: ["action"], select: { action: true }, orderBy: { action: "asc" } }),
+    db.auditEntry.findMany({
+      distinct: ["action"],
+      select: { action: true },
+      orderBy: { action: "asc" },
+    }),
     db.auditEntry.findMany({
       distinct: ["resourceType"],
       select: { resourceType: true },
       orderBy: { resourceType: "asc" },
     }),
   ]);
-  return { actions: actions.map((a) => a.action), resourceTypes: resourceTypes.map((r) => r.resourceType) };
+  return {
+    actions: actions.map((a) => a.action),
+    resourceTypes: resourceTypes.map((r) => r.resourceType),
+  };
 }

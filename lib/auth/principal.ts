@@ -62,7 +62,10 @@ export async function authenticate(
   }
   const session = await auth.api.getSession({ headers: request.headers });
   if (!session) {
-    throw new ApiError("unauthenticated", "Sign in, or send an API token as `Authorization: Bearer <token>`.");
+    throw new ApiError(
+      "unauthenticated",
+      "Sign in, or send an API token as `Authorization: Bearer <token>`.",
+    );
   }
   const user = session.user as typeof session.user & { role?: string; banned?: boolean };
   if (user.banned || !isRole(user.role)) {

@@ -121,7 +121,12 @@ export async function createApiToken(
       action: "token.create",
       resourceType: "api_token",
       resourceId: row.id,
-      after: { name: token.name, role: token.role, prefix: token.prefix, expiresAt: token.expiresAt },
+      after: {
+        name: token.name,
+        role: token.role,
+        prefix: token.prefix,
+        expiresAt: token.expiresAt,
+      },
       ipAddress,
     });
     return { token, secret };
@@ -173,14 +178,20 @@ export type VerifiedToken = { id: string; name: string; role: Role };
  * Resolves a presented secret to an active token, or null (unknown, expired or revoked are
  * indistinguishable to the caller on purpose).
  */
-export async function verifyApiToken(db: PrismaClient, secret: string): Promise<VerifiedToken | null> {
+export async function verifyApiToken(
+  db: PrismaClient,
+  secret: string,
+): Promise<VerifiedToken | null> {
   if (!looksLikeToken(secret)) return null;
   const row = await db.apiToken.findUnique({ where: { secretHash: hashTokenSecret(secret) } });
   if (!row || tokenStatus(row) !== "active" || !isRole(row.role)) return null;
   const now = Date.now();
   if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.apiToken.updateMany({
-      where: { id: row.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_RESOLUTION_MS) } }] },
+      where: {
+        id: row.id,
+        OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_RESOLUTION_MS) } }],
+      },
       data: { lastUsedAt: new Date(now) },
     });
   }

@@ -55,7 +55,8 @@ export function generatePassword(): string {
   let out = "";
   for (const b of bytes) {
     // Rejection sampling keeps the distribution uniform (256 is not a multiple of 55).
-    if (b < alphabet.length * Math.floor(256 / alphabet.length)) out += alphabet[b % alphabet.length];
+    if (b < alphabet.length * Math.floor(256 / alphabet.length))
+      out += alphabet[b % alphabet.length];
     if (out.length === 20) break;
   }
   return out.length === 20 ? out : generatePassword();
@@ -83,9 +84,15 @@ export async function createUser(
   const email = input.email.trim().toLowerCase();
   const password = input.password ?? generatePassword();
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new ApiError("validation_failed", `Invalid request: password must be at least ${MIN_PASSWORD_LENGTH} characters.`, {
-      fields: [{ field: "password", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` }],
-    });
+    throw new ApiError(
+      "validation_failed",
+      `Invalid request: password must be at least ${MIN_PASSWORD_LENGTH} characters.`,
+      {
+        fields: [
+          { field: "password", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
+        ],
+      },
+    );
   }
   const hash = await hashPassword(password);
   const id = randomUUID();
@@ -196,7 +203,9 @@ export async function updateUser(
 export async function ensureInitialAdmin(
   db: PrismaClient,
   opts: { email: string; password?: string },
-): Promise<{ created: false } | { created: true; email: string; password: string; generated: boolean }> {
+): Promise<
+  { created: false } | { created: true; email: string; password: string; generated: boolean }
+> {
   return withAdvisoryLock(db, "modeldeck.initial-admin", async () => {
     if ((await db.user.count()) > 0) return { created: false as const };
     const { user, password, generated } = await createUser(db, SYSTEM_ACTOR, {
@@ -210,7 +219,11 @@ export async function ensureInitialAdmin(
 }
 
 /** Runs `fn` while holding a session-level advisory lock (several replicas may start at once). */
-async function withAdvisoryLock<T>(db: PrismaClient, key: string, fn: () => Promise<T>): Promise<T> {
+async function withAdvisoryLock<T>(
+  db: PrismaClient,
+  key: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   return db.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${key}))`;

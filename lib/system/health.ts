@@ -34,7 +34,9 @@ export async function checkHealth(db: PrismaClient, config: AppConfig): Promise<
     fetch(`${servingUrl}/v2/health/live`, { signal: AbortSignal.timeout(1500) })
       .then(async (res) => {
         if (!res.ok) return { status: "down" as const, error: `HTTP ${res.status}` };
-        const instances = await liveInstances(db, "serving").then((r) => r.length).catch(() => 0);
+        const instances = await liveInstances(db, "serving")
+          .then((r) => r.length)
+          .catch(() => 0);
         return { status: "up" as const, instances };
       })
       .catch((error: Error) => ({ status: "down" as const, error: error.message })),

@@ -22,7 +22,13 @@ export function startHeartbeat(
   const startedAt = new Date();
   const beat = async () => {
     const now = new Date();
-    const data = { kind, hostname: hostname(), pid: process.pid, lastSeenAt: now, info: info() as object };
+    const data = {
+      kind,
+      hostname: hostname(),
+      pid: process.pid,
+      lastSeenAt: now,
+      info: info() as object,
+    };
     await db.processHeartbeat.upsert({
       where: { instanceId },
       create: { instanceId, startedAt, ...data },

@@ -29,17 +29,25 @@ async function authorised(req: http.IncomingMessage): Promise<Reply | null> {
   if (!authRequired) return null;
   const header = req.headers.authorization ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) return { status: 401, body: { error: "Send an API token as `Authorization: Bearer <token>`." } };
+  if (!match)
+    return {
+      status: 401,
+      body: { error: "Send an API token as `Authorization: Bearer <token>`." },
+    };
   const token = await verifyToken(match[1]!);
-  return token ? null : { status: 401, body: { error: "The API token is invalid, expired or revoked." } };
+  return token
+    ? null
+    : { status: 401, body: { error: "The API token is invalid, expired or revoked." } };
 }
 
 async function route(req: http.IncomingMessage): Promise<Reply> {
   const url = new URL(req.url ?? "/", "http://serving");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   // Probes and scrapers stay open (see README: restrict them at the network level if needed).
-  if (req.method === "GET" && path === "/v2/health/live") return { status: 200, body: { live: true } };
-  if (req.method === "GET" && path === "/v2/health/ready") return { status: 200, body: { ready: true } };
+  if (req.method === "GET" && path === "/v2/health/live")
+    return { status: 200, body: { live: true } };
+  if (req.method === "GET" && path === "/v2/health/ready")
+    return { status: 200, body: { ready: true } };
   const denied = await authorised(req);
   if (denied) return denied;
   if (req.method === "GET" && path === "/v2") {
@@ -64,7 +72,10 @@ await new Promise<void>((resolve, reject) => {
 const heartbeat = startHeartbeat(
   db,
   "serving",
-  () => ({ url: `http://${config.host}:${config.servingPort}`, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+  () => ({
+    url: `http://${config.host}:${config.servingPort}`,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+  }),
   (error) => log.warn({ err: error }, "heartbeat failed"),
 );
 log.info({ url: `http://${config.host}:${config.servingPort}`, authRequired }, "serving listening");

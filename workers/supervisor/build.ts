@@ -4,7 +4,15 @@ import path from "node:path";
 import type { Logger } from "../../lib/log";
 
 /** Folders and files whose changes call for a new production build. */
-const BUILD_INPUTS = ["app", "components", "lib", "prisma/schema.prisma", "next.config.ts", "postcss.config.mjs", "package-lock.json"];
+const BUILD_INPUTS = [
+  "app",
+  "components",
+  "lib",
+  "prisma/schema.prisma",
+  "next.config.ts",
+  "postcss.config.mjs",
+  "package-lock.json",
+];
 
 function newestMtime(target: string): number {
   if (!existsSync(target)) return 0;
@@ -28,7 +36,9 @@ function run(log: Logger, command: string, args: string[], cwd: string): Promise
     });
     child.once("error", reject);
     child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
     );
   });
 }
@@ -39,7 +49,8 @@ function run(log: Logger, command: string, args: string[], cwd: string): Promise
  */
 export async function ensureBuilt(root: string, log: Logger): Promise<void> {
   const generated = path.join(root, "lib/db/generated/client.ts");
-  const schemaChanged = newestMtime(path.join(root, "prisma/schema.prisma")) > newestMtime(generated);
+  const schemaChanged =
+    newestMtime(path.join(root, "prisma/schema.prisma")) > newestMtime(generated);
   if (!existsSync(generated) || schemaChanged) {
     await run(log, process.execPath, ["scripts/prisma-generate.mjs"], root);
   }
@@ -47,7 +58,16 @@ export async function ensureBuilt(root: string, log: Logger): Promise<void> {
   const builtAt = newestMtime(buildId);
   const sourcesAt = Math.max(...BUILD_INPUTS.map((p) => newestMtime(path.join(root, p))));
   if (builtAt === 0 || sourcesAt > builtAt) {
-    log.info(builtAt === 0 ? "no production build yet; building (about a minute)" : "sources changed since the last build; rebuilding");
-    await run(log, process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], root);
+    log.info(
+      builtAt === 0
+        ? "no production build yet; building (about a minute)"
+        : "sources changed since the last build; rebuilding",
+    );
+    await run(
+      log,
+      process.execPath,
+      [path.join(root, "node_modules/next/dist/bin/next"), "build"],
+      root,
+    );
   }
 }

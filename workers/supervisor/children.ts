@@ -39,7 +39,11 @@ export class SupervisedChild {
     this.child = child;
     this.onPid();
     child.on("message", (message: unknown) => {
-      if (typeof message === "object" && message && (message as { type?: string }).type === "ready") {
+      if (
+        typeof message === "object" &&
+        message &&
+        (message as { type?: string }).type === "ready"
+      ) {
         this.log.info({ child: this.spec.name, pid: child.pid }, "child ready");
         this.readyResolve?.();
       }
@@ -50,7 +54,10 @@ export class SupervisedChild {
       if (this.stopping) return;
       if (Date.now() - this.startedAt > 60_000) this.restarts = 0;
       const delay = Math.min(30_000, 1000 * 2 ** this.restarts++);
-      this.log.error({ child: this.spec.name, code, signal, restartInMs: delay }, "child exited unexpectedly");
+      this.log.error(
+        { child: this.spec.name, code, signal, restartInMs: delay },
+        "child exited unexpectedly",
+      );
       setTimeout(() => !this.stopping && this.start(), delay).unref();
     });
   }

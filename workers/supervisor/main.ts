@@ -36,7 +36,8 @@ async function main() {
     shuttingDown = true;
     log.info({ reason }, "stopping ModelDeck");
     await Promise.all(children.map((c) => c.stop()));
-    if (stopDatabase) await stopDatabase().catch((err: unknown) => log.error({ err }, "database stop failed"));
+    if (stopDatabase)
+      await stopDatabase().catch((err: unknown) => log.error({ err }, "database stop failed"));
     lock.release();
     log.info("stopped");
     process.exit(code);
@@ -47,7 +48,10 @@ async function main() {
   // lingering with ports and the database held.
   const parent = process.ppid;
   if (parent !== 1) {
-    setInterval(() => process.ppid !== parent && void shutdown("parent process exited"), 1000).unref();
+    setInterval(
+      () => process.ppid !== parent && void shutdown("parent process exited"),
+      1000,
+    ).unref();
   }
 
   try {
@@ -74,8 +78,15 @@ async function main() {
       password: process.env.MODELDECK_ADMIN_PASSWORD || undefined,
     });
     if (process.env.MODELDECK_BOOTSTRAP_TOKEN) {
-      const result = await registerBootstrapToken(db, process.env.MODELDECK_BOOTSTRAP_TOKEN, SYSTEM_ACTOR);
-      log.info({ tokenId: result.token.id, created: result.created, status: result.token.status }, "bootstrap token");
+      const result = await registerBootstrapToken(
+        db,
+        process.env.MODELDECK_BOOTSTRAP_TOKEN,
+        SYSTEM_ACTOR,
+      );
+      log.info(
+        { tokenId: result.token.id, created: result.created, status: result.token.status },
+        "bootstrap token",
+      );
     }
     await db.$disconnect();
 
@@ -93,7 +104,8 @@ async function main() {
       { name: "serving", entry: "workers/serving/main.ts" },
       { name: "scheduler", entry: "workers/scheduler/main.ts" },
     ];
-    const record = () => lock.recordChildren(children.map((c) => c.pid).filter((p): p is number => !!p));
+    const record = () =>
+      lock.recordChildren(children.map((c) => c.pid).filter((p): p is number => !!p));
     for (const spec of specs) {
       const child = new SupervisedChild({ ...spec, env }, root, log, record);
       children.push(child);

@@ -34,14 +34,16 @@ export async function acquireRunLock(dataDir: string, log: Logger) {
 
   for (let waited = 0; existsSync(lockFile); waited += 500) {
     const pid = Number(readFileSync(lockFile, "utf8").trim());
-    const running = pid > 0 && pid !== process.pid && isAlive(pid) && commandLine(pid).includes("supervisor");
+    const running =
+      pid > 0 && pid !== process.pid && isAlive(pid) && commandLine(pid).includes("supervisor");
     if (!running) break;
     if (waited >= 20_000) {
       throw new Error(
         `ModelDeck is already running from this data directory (supervisor pid ${pid}). Stop it first, or set MODELDECK_DATA_DIR to another directory.`,
       );
     }
-    if (waited === 0) log.warn({ pid }, "a previous ModelDeck supervisor is still running; waiting for it to exit");
+    if (waited === 0)
+      log.warn({ pid }, "a previous ModelDeck supervisor is still running; waiting for it to exit");
     await sleep(500);
   }
 

@@ -7,7 +7,10 @@ export const metadata = { title: "Models · ModelDeck" };
 export default function ModelsPage() {
   return (
     <>
-      <PageHeader title="Models" description="Registered ONNX models, their versions and aliases." />
+      <PageHeader
+        title="Models"
+        description="Registered ONNX models, their versions and aliases."
+      />
       <EmptyState
         bordered
         icon={<BoxesIcon />}

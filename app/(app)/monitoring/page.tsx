@@ -7,7 +7,10 @@ export const metadata = { title: "Monitoring · ModelDeck" };
 export default function MonitoringPage() {
   return (
     <>
-      <PageHeader title="Monitoring" description="Traffic, latency, accuracy and drift per model version." />
+      <PageHeader
+        title="Monitoring"
+        description="Traffic, latency, accuracy and drift per model version."
+      />
       <EmptyState
         bordered
         icon={<ActivityIcon />}

@@ -14,15 +14,25 @@ export default async function SettingsPage() {
   const config = getConfig();
   const adminLinks = [
     { href: "/admin/users", title: "Users", text: "Create users, set roles, disable accounts." },
-    { href: "/settings/tokens", title: "API tokens", text: "Tokens for pipelines and inference clients." },
+    {
+      href: "/settings/tokens",
+      title: "API tokens",
+      text: "Tokens for pipelines and inference clients.",
+    },
     { href: "/admin/audit", title: "Audit log", text: "Who changed what, and when." },
   ];
   return (
     <>
       <PageHeader title="Settings" description="Your account and this ModelDeck instance." />
       <div className="grid gap-6 lg:grid-cols-2">
-        <section className="rounded-lg border border-border bg-card" aria-labelledby="account-heading">
-          <h2 id="account-heading" className="border-b border-border px-4 py-3 text-sm font-semibold">
+        <section
+          className="rounded-lg border border-border bg-card"
+          aria-labelledby="account-heading"
+        >
+          <h2
+            id="account-heading"
+            className="border-b border-border px-4 py-3 text-sm font-semibold"
+          >
             Your account
           </h2>
           <dl className="grid grid-cols-[8rem_1fr] gap-y-2 px-4 py-3 text-sm">
@@ -37,8 +47,14 @@ export default async function SettingsPage() {
             </dd>
           </dl>
         </section>
-        <section className="rounded-lg border border-border bg-card" aria-labelledby="instance-heading">
-          <h2 id="instance-heading" className="border-b border-border px-4 py-3 text-sm font-semibold">
+        <section
+          className="rounded-lg border border-border bg-card"
+          aria-labelledby="instance-heading"
+        >
+          <h2
+            id="instance-heading"
+            className="border-b border-border px-4 py-3 text-sm font-semibold"
+          >
             Instance
           </h2>
           <dl className="grid grid-cols-[8rem_1fr] gap-y-2 px-4 py-3 text-sm">
@@ -49,7 +65,11 @@ export default async function SettingsPage() {
               http://{config.host}:{config.servingPort}
             </dd>
             <dt className="text-muted-foreground">Database</dt>
-            <dd>{process.env.MODELDECK_EMBEDDED_DB === "1" ? "Embedded PostgreSQL" : "PostgreSQL (DATABASE_URL)"}</dd>
+            <dd>
+              {process.env.MODELDECK_EMBEDDED_DB === "1"
+                ? "Embedded PostgreSQL"
+                : "PostgreSQL (DATABASE_URL)"}
+            </dd>
             {userCan(user, "settings:write") ? (
               <>
                 <dt className="text-muted-foreground">Data directory</dt>

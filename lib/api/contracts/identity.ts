@@ -110,7 +110,8 @@ export const updateUser = defineContract({
   path: "/api/v1/users/{id}",
   operationId: "updateUser",
   summary: "Change a user's name, role, or disabled state",
-  description: "Disabling a user ends their sessions. The last enabled admin cannot be demoted or disabled.",
+  description:
+    "Disabling a user ends their sessions. The last enabled admin cannot be demoted or disabled.",
   tags: ["Users"],
   scope: "users:write",
   extraErrors: { 404: "No such user.", 409: "Would leave no enabled admin, or disables yourself." },
@@ -122,7 +123,9 @@ export const updateUser = defineContract({
       disabled: z.boolean().optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 0, { message: "send at least one of name, role, disabled" }),
+    .refine((b) => Object.keys(b).length > 0, {
+      message: "send at least one of name, role, disabled",
+    }),
   response: z.object({ user: User }),
 });
 

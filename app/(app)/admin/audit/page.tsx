@@ -16,7 +16,9 @@ const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) 
 
 function parseDate(value: string | undefined, endOfDay = false): Date | undefined {
   if (!value) return undefined;
-  const d = new Date(value.length === 10 ? `${value}T${endOfDay ? "23:59:59.999" : "00:00:00"}Z` : value);
+  const d = new Date(
+    value.length === 10 ? `${value}T${endOfDay ? "23:59:59.999" : "00:00:00"}Z` : value,
+  );
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
@@ -68,7 +70,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         title="Audit log"
         description="Every change, who made it, and what it changed. Entries are written in the same transaction as the change."
       />
-      <form method="get" className="mb-4 grid gap-3 rounded-lg border border-border bg-card p-3 sm:grid-cols-2 lg:grid-cols-6" aria-label="Filter audit entries">
+      <form
+        method="get"
+        className="mb-4 grid gap-3 rounded-lg border border-border bg-card p-3 sm:grid-cols-2 lg:grid-cols-6"
+        aria-label="Filter audit entries"
+      >
         <Field label="Actor" className="lg:col-span-2">
           <Input name="actor" defaultValue={filter.actor} placeholder="email or token name" />
         </Field>
@@ -145,7 +151,10 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                 <TD>
                   <div>{e.resourceType}</div>
                   {e.resourceId ? (
-                    <div className="max-w-56 truncate font-mono text-xs text-muted-foreground" title={e.resourceId}>
+                    <div
+                      className="max-w-56 truncate font-mono text-xs text-muted-foreground"
+                      title={e.resourceId}
+                    >
                       {e.resourceId}
                     </div>
                   ) : null}

@@ -40,16 +40,24 @@ export default async function UsersPage() {
             <TR key={u.id} data-testid={`user-row-${u.email}`}>
               <TD className="font-medium">
                 {u.name}
-                {u.id === me.id ? <span className="ml-1.5 text-xs text-muted-foreground">(you)</span> : null}
+                {u.id === me.id ? (
+                  <span className="ml-1.5 text-xs text-muted-foreground">(you)</span>
+                ) : null}
               </TD>
               <TD>{u.email}</TD>
               <TD>
                 <RoleBadge role={u.role} />
               </TD>
               <TD>
-                {u.disabled ? <Badge variant="destructive">disabled</Badge> : <Badge variant="success">active</Badge>}
+                {u.disabled ? (
+                  <Badge variant="destructive">disabled</Badge>
+                ) : (
+                  <Badge variant="success">active</Badge>
+                )}
               </TD>
-              <TD className="whitespace-nowrap text-muted-foreground">{formatDateTime(u.createdAt)}</TD>
+              <TD className="whitespace-nowrap text-muted-foreground">
+                {formatDateTime(u.createdAt)}
+              </TD>
               <TD className="whitespace-nowrap text-muted-foreground">
                 {u.lastSeenAt ? formatDateTime(u.lastSeenAt) : "never"}
               </TD>

@@ -10,12 +10,24 @@ type Operation = {
   summary?: string;
   description?: string;
   tags?: string[];
-  parameters?: { name: string; in: string; required?: boolean; schema?: unknown; description?: string }[];
+  parameters?: {
+    name: string;
+    in: string;
+    required?: boolean;
+    schema?: unknown;
+    description?: string;
+  }[];
   requestBody?: { content?: Record<string, { schema?: unknown }> };
   responses?: Record<string, { description?: string }>;
 };
 
-const methodVariant = { get: "accent", post: "success", put: "warning", patch: "warning", delete: "destructive" } as const;
+const methodVariant = {
+  get: "accent",
+  post: "success",
+  put: "warning",
+  patch: "warning",
+  delete: "destructive",
+} as const;
 
 function schemaType(schema: unknown): string {
   const s = schema as { type?: string | string[]; enum?: unknown[]; format?: string } | undefined;
@@ -63,17 +75,26 @@ export default async function ApiDocsPage() {
                   return (
                     <details key={`${method} ${path}`} className="group px-4 py-2.5">
                       <summary className="flex cursor-pointer items-center gap-3 text-sm">
-                        <Badge variant={methodVariant[method as keyof typeof methodVariant] ?? "neutral"} className="w-16 justify-center uppercase">
+                        <Badge
+                          variant={methodVariant[method as keyof typeof methodVariant] ?? "neutral"}
+                          className="w-16 justify-center uppercase"
+                        >
                           {method}
                         </Badge>
                         <code className="font-mono text-[13px]">{path}</code>
                         <span className="truncate text-muted-foreground">{op.summary}</span>
                       </summary>
                       <div className="mt-3 space-y-3 pb-2 pl-[4.75rem] text-sm">
-                        {op.description ? <p className="whitespace-pre-line text-muted-foreground">{op.description}</p> : null}
+                        {op.description ? (
+                          <p className="whitespace-pre-line text-muted-foreground">
+                            {op.description}
+                          </p>
+                        ) : null}
                         {op.parameters?.length ? (
                           <div>
-                            <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">Parameters</h3>
+                            <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">
+                              Parameters
+                            </h3>
                             <ul className="space-y-0.5">
                               {op.parameters.map((p) => (
                                 <li key={`${p.in}-${p.name}`}>
@@ -89,14 +110,18 @@ export default async function ApiDocsPage() {
                         ) : null}
                         {body ? (
                           <div>
-                            <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">Request body (JSON)</h3>
+                            <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">
+                              Request body (JSON)
+                            </h3>
                             <pre className="max-h-72 overflow-auto rounded border border-border bg-muted p-2 text-xs">
                               {JSON.stringify(body, null, 2)}
                             </pre>
                           </div>
                         ) : null}
                         <div>
-                          <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">Responses</h3>
+                          <h3 className="mb-1 text-xs font-semibold uppercase text-muted-foreground">
+                            Responses
+                          </h3>
                           <ul className="space-y-0.5">
                             {Object.entries(op.responses ?? {}).map(([code, r]) => (
                               <li key={code}>

@@ -41,7 +41,9 @@ export default async function TokensPage() {
         </THead>
         <TBody>
           {tokens.length === 0 ? (
-            <TEmptyRow colSpan={8}>No tokens yet. Create one for each pipeline or client that calls ModelDeck.</TEmptyRow>
+            <TEmptyRow colSpan={8}>
+              No tokens yet. Create one for each pipeline or client that calls ModelDeck.
+            </TEmptyRow>
           ) : (
             tokens.map((t) => (
               <TR key={t.id} data-testid={`token-row-${t.name}`}>
@@ -55,7 +57,9 @@ export default async function TokensPage() {
                 </TD>
                 <TD className="whitespace-nowrap text-muted-foreground">
                   {formatDateTime(t.createdAt)}
-                  <div className="text-xs">{t.createdBy ? `by ${t.createdBy.email}` : "by system"}</div>
+                  <div className="text-xs">
+                    {t.createdBy ? `by ${t.createdBy.email}` : "by system"}
+                  </div>
                 </TD>
                 <TD className="whitespace-nowrap text-muted-foreground">
                   {t.expiresAt ? formatDateTime(t.expiresAt) : "never"}
@@ -63,7 +67,9 @@ export default async function TokensPage() {
                 <TD className="whitespace-nowrap text-muted-foreground">
                   {t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never"}
                 </TD>
-                <TD align="right">{t.status === "active" ? <RevokeTokenButton token={t} /> : null}</TD>
+                <TD align="right">
+                  {t.status === "active" ? <RevokeTokenButton token={t} /> : null}
+                </TD>
               </TR>
             ))
           )}

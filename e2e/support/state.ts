@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+/** What global setup learned about the running app, shared with the specs through a file. */
+export type E2EState = {
+  baseURL: string;
+  servingURL: string;
+  adminEmail: string;
+  adminPassword: string;
+};
+
+export const artifactsDir = path.resolve(import.meta.dirname, "../.artifacts");
+export const stateFile = path.join(artifactsDir, "state.json");
+export const adminStorageState = path.join(artifactsDir, "admin.storage.json");
+export const screenshotDir = path.join(artifactsDir, "screenshots");
+
+export function readState(): E2EState {
+  return JSON.parse(readFileSync(stateFile, "utf8")) as E2EState;
+}
+
+export const E2E_PORTS = { web: 3100, serving: 8100, db: 54500 };

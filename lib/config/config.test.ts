@@ -1,0 +1,49 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, trustedOrigins } from "./index";
+
+describe("configuration", () => {
+  it("has defaults that work on a fresh machine", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      host: "127.0.0.1",
+      webPort: 3000,
+      servingPort: 8000,
+      embeddedDbPort: 54329,
+    });
+    expect(c.dataDir).toBe(path.resolve("./data"));
+    expect(c.publicUrl).toBe("http://127.0.0.1:3000");
+    expect(c.signInRateLimit).toEqual({ max: 5, windowSeconds: 60 });
+    expect(c.databaseUrl).toBeUndefined();
+  });
+
+  it("reads every variable", () => {
+    const c = loadConfig({
+      MODELDECK_HOST: "0.0.0.0",
+      MODELDECK_WEB_PORT: "8080",
+      MODELDECK_SERVING_PORT: "9090",
+      MODELDECK_DATA_DIR: "/srv/modeldeck",
+      MODELDECK_SIGNIN_RATE_LIMIT: "10/300",
+      DATABASE_URL: "postgresql://u:p@db/modeldeck",
+    });
+    expect(c.publicUrl).toBe("http://127.0.0.1:8080");
+    expect(c.dataDir).toBe("/srv/modeldeck");
+    expect(c.signInRateLimit).toEqual({ max: 10, windowSeconds: 300 });
+    expect(c.databaseUrl).toBe("postgresql://u:p@db/modeldeck");
+  });
+
+  it("explains invalid values", () => {
+    expect(() => loadConfig({ MODELDECK_WEB_PORT: "http" })).toThrow(ConfigError);
+    expect(() => loadConfig({ MODELDECK_WEB_PORT: "70000" })).toThrow(/MODELDECK_WEB_PORT/);
+    expect(() => loadConfig({ MODELDECK_SIGNIN_RATE_LIMIT: "five" })).toThrow(/attempts\/seconds/);
+  });
+
+  it("trusts localhost and 127.0.0.1 origins plus the public URL", () => {
+    const origins = trustedOrigins(
+      loadConfig({ MODELDECK_PUBLIC_URL: "https://models.example.com/" }),
+    );
+    expect(origins).toContain("https://models.example.com");
+    expect(origins).toContain("http://localhost:3000");
+    expect(origins).toContain("http://127.0.0.1:3000");
+  });
+});
