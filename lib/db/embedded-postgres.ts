@@ -133,11 +133,14 @@ export async function startEmbeddedPostgres(
       if ((await inspectProcess(pid)).state !== "alive") {
         // Crashed or killed meanwhile; the package's stop() would wait forever for an exit
         // event that has already happened.
-        log.warn({ pid, dataDir }, "embedded PostgreSQL was not running at stop");
+        log.warn({ serverPid: pid, dataDir }, "embedded PostgreSQL was not running at stop");
         return;
       }
       const forced = setTimeout(() => {
-        log.warn({ pid, stopTimeoutMs }, "embedded PostgreSQL slow to stop; forcing shutdown");
+        log.warn(
+          { serverPid: pid, stopTimeoutMs },
+          "embedded PostgreSQL slow to stop; forcing shutdown",
+        );
         if (pid) safeKill(pid, "SIGQUIT");
       }, stopTimeoutMs);
       try {
@@ -158,7 +161,7 @@ export async function startEmbeddedPostgres(
   }
 
   log.info(
-    { dataDir, port, pid, initialised, ms: Date.now() - started },
+    { dataDir, port, serverPid: pid, initialised, ms: Date.now() - started },
     "embedded PostgreSQL ready",
   );
   return {
@@ -574,7 +577,7 @@ async function recoverStaleServer(
     if (ours) {
       await refuseIfOwned(pid, proc, dataDir);
       log.warn(
-        { pid, dataDir },
+        { serverPid: pid, dataDir },
         "a PostgreSQL server left running by an earlier process holds this data directory; " +
           "shutting it down",
       );
@@ -594,7 +597,7 @@ async function recoverStaleServer(
       );
     }
     if (existsSync(pidFile)) {
-      log.warn({ pid, state: proc.state }, "removing stale postmaster.pid");
+      log.warn({ serverPid: pid, state: proc.state }, "removing stale postmaster.pid");
       await fs.rm(pidFile, { force: true });
     }
   }
@@ -603,7 +606,10 @@ async function recoverStaleServer(
     const holder = await findListener(port);
     if (holder && holder.cwd === realDataDir && holder.comm === "postgres") {
       await refuseIfOwned(holder.pid, await inspectProcess(holder.pid), dataDir);
-      log.warn({ pid: holder.pid, port }, "stopping leftover PostgreSQL of this data directory");
+      log.warn(
+        { serverPid: holder.pid, port },
+        "stopping leftover PostgreSQL of this data directory",
+      );
       await stopForeignPostmaster(holder.pid, stopTimeoutMs);
       return;
     }
