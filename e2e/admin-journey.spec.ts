@@ -36,7 +36,7 @@ test("a wrong password is refused with a clear message", async ({ page }) => {
   const response = page.waitForResponse("**/api/auth/sign-in/email");
   await page.getByRole("button", { name: "Sign in" }).click();
   expect((await response).status()).toBe(401);
-  await expect(page.getByRole("alert")).toContainText("Wrong email or password.");
+  await expect(page.locator("form").getByRole("alert")).toContainText("Wrong email or password.");
   await expect(page).toHaveURL(/\/sign-in/);
   await snap(page, "00-sign-in-wrong-password");
 });

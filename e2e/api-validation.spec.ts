@@ -58,7 +58,7 @@ test("POST /api/v1/users rejects malformed, unknown, missing and invalid fields"
   await expectError(
     await admin.post("/api/v1/users", {
       headers: { "content-type": "application/json" },
-      data: '{"email": "a@b.c",',
+      data: Buffer.from('{"email": "a@b.c",'),
     }),
     400,
     "bad_request",

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -24,7 +24,10 @@ export type RunningApp = {
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 
 export function freshDataDir(label: string): string {
-  return mkdtempSync(path.join(tmpdir(), `modeldeck-${label}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `modeldeck-${label}-`));
+  // mkdtemp makes it 0700; the embedded PostgreSQL runs as the postgres user and must traverse it.
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 export async function startApp(opts: {

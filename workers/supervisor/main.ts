@@ -6,11 +6,11 @@ import { SYSTEM_ACTOR } from "../../lib/audit";
 import { registerBootstrapToken } from "../../lib/auth/tokens";
 import { ensureInitialAdmin } from "../../lib/auth/users";
 import { loadConfig } from "../../lib/config";
-import { startEmbeddedPostgres } from "../../lib/db/embedded-postgres";
 import { applyMigrations } from "../../lib/db/migrations";
 import { createLogger } from "../../lib/log";
 import { ensureAuthSecret } from "../../lib/system/instance";
 import { ensureBuilt } from "./build";
+import { startDefaultDatabase } from "./database";
 import { SupervisedChild } from "./children";
 import { acquireRunLock } from "./run-lock";
 
@@ -59,15 +59,11 @@ async function main() {
 
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const pg = await startEmbeddedPostgres({
-        dataDir: path.join(config.dataDir, "postgres"),
-        port: config.embeddedDbPort,
-        log,
-      });
+      const pg = await startDefaultDatabase(config.dataDir, config.embeddedDbPort, log);
       stopDatabase = pg.stop;
       databaseUrl = pg.connectionString;
     }
-    const { applied } = await applyMigrations(databaseUrl);
+    const { applied } = await applyMigrations(databaseUrl, { log });
     log.info({ applied }, applied.length ? "migrations applied" : "database schema is up to date");
 
     const { PrismaClient } = await import("../../lib/db/generated/client");
