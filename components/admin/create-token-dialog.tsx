@@ -73,7 +73,7 @@ export function CreateTokenDialog() {
   return (
     <Dialog open={open} onOpenChange={change}>
       <DialogTrigger asChild>
-        <Button>
+        <Button variant="primary">
           <KeyRoundIcon aria-hidden /> New token
         </Button>
       </DialogTrigger>
@@ -103,7 +103,9 @@ export function CreateTokenDialog() {
               </div>
             </DialogBody>
             <DialogFooter>
-              <Button onClick={() => change(false)}>Done</Button>
+              <Button variant="primary" onClick={() => change(false)}>
+                Done
+              </Button>
             </DialogFooter>
           </>
         ) : (
@@ -149,7 +151,7 @@ export function CreateTokenDialog() {
               <Button type="button" variant="outline" onClick={() => change(false)}>
                 Cancel
               </Button>
-              <Button type="submit" loading={busy}>
+              <Button type="submit" variant="primary" loading={busy}>
                 Create token
               </Button>
             </DialogFooter>

@@ -75,7 +75,7 @@ export function CreateUserDialog() {
   return (
     <Dialog open={open} onOpenChange={reset}>
       <DialogTrigger asChild>
-        <Button>
+        <Button variant="primary">
           <UserPlusIcon aria-hidden /> New user
         </Button>
       </DialogTrigger>
@@ -111,7 +111,9 @@ export function CreateUserDialog() {
               )}
             </DialogBody>
             <DialogFooter>
-              <Button onClick={() => reset(false)}>Done</Button>
+              <Button variant="primary" onClick={() => reset(false)}>
+                Done
+              </Button>
             </DialogFooter>
           </>
         ) : (
@@ -150,7 +152,7 @@ export function CreateUserDialog() {
               <Button type="button" variant="outline" onClick={() => reset(false)}>
                 Cancel
               </Button>
-              <Button type="submit" loading={busy}>
+              <Button type="submit" variant="primary" loading={busy}>
                 Create user
               </Button>
             </DialogFooter>

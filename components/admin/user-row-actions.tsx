@@ -43,7 +43,7 @@ export function UserRowActions({
       <SimpleSelect
         aria-label={`Role of ${user.email}`}
         size="sm"
-        className="w-32"
+        className="w-28"
         value={user.role}
         onValueChange={(value) => setPendingRole(value as Role)}
         options={[

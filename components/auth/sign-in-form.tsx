@@ -57,7 +57,7 @@ export function SignInForm({ next }: { next: string }) {
       <Field label="Password" required>
         <Input name="password" type="password" autoComplete="current-password" />
       </Field>
-      <Button type="submit" className="w-full" loading={busy}>
+      <Button type="submit" variant="primary" className="w-full" loading={busy}>
         Sign in
       </Button>
     </form>

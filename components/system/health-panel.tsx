@@ -25,8 +25,8 @@ export function HealthPanel({ report }: { report: HealthReport }) {
       status: c.serving.status,
       detail:
         c.serving.status === "up"
-          ? `${c.serving.url} · ${c.serving.instances} instance${c.serving.instances === 1 ? "" : "s"}`
-          : `${c.serving.url} unreachable`,
+          ? `port ${new URL(c.serving.url).port} · ${c.serving.instances} instance${c.serving.instances === 1 ? "" : "s"}`
+          : `${new URL(c.serving.url).host} unreachable`,
     },
     {
       name: "Scheduler",

@@ -101,9 +101,10 @@ export async function createApiToken(
   }
   const secret = input.secret ?? generateTokenSecret();
   const secretHash = hashTokenSecret(secret);
-  return db.$transaction(async (tx) => {
+  const alreadyRegistered = () => conflict("A token with this secret is already registered.");
+  const created = db.$transaction(async (tx) => {
     const existing = await tx.apiToken.findUnique({ where: { secretHash } });
-    if (existing) throw conflict("A token with this secret is already registered.");
+    if (existing) throw alreadyRegistered();
     const row = await tx.apiToken.create({
       data: {
         name: input.name,
@@ -131,6 +132,20 @@ export async function createApiToken(
     });
     return { token, secret };
   });
+  // Two writers with the same chosen secret at once (replicas registering the bootstrap token):
+  // the unique index decides, and the loser gets the same 409 as a caller that came later.
+  return created.catch((error: unknown) => {
+    throw isUniqueViolation(error) ? alreadyRegistered() : error;
+  });
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    (error as { code: unknown }).code === "P2002"
+  );
 }
 
 export async function revokeApiToken(
@@ -208,10 +223,18 @@ export async function registerBootstrapToken(db: PrismaClient, secret: string, a
       `MODELDECK_BOOTSTRAP_TOKEN must start with "${TOKEN_PREFIX}" and carry at least 32 characters after it.`,
     );
   }
-  const existing = await db.apiToken.findUnique({ where: { secretHash: hashTokenSecret(secret) } });
+  const secretHash = hashTokenSecret(secret);
+  const existing = await db.apiToken.findUnique({ where: { secretHash } });
   if (existing) return { created: false as const, token: toView(existing) };
-  const { token } = await createApiToken(db, actor, { name: "bootstrap", role: "admin", secret });
-  return { created: true as const, token };
+  try {
+    const { token } = await createApiToken(db, actor, { name: "bootstrap", role: "admin", secret });
+    return { created: true as const, token };
+  } catch (error) {
+    // Another replica registered it between our lookup and our insert: a no-op for us too.
+    const raced = await db.apiToken.findUnique({ where: { secretHash } });
+    if (raced) return { created: false as const, token: toView(raced) };
+    throw error;
+  }
 }
 
 /**

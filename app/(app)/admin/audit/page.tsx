@@ -6,7 +6,9 @@ import { Pagination, pageHref } from "@/components/ui/pagination";
 import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import { auditFacets, listAuditEntries } from "@/lib/audit";
 import { getPrisma } from "@/lib/db/client";
-import { formatDateTime } from "@/lib/format";
+import { ChangeList } from "@/components/admin/change-list";
+import { Time } from "@/components/time";
+import { controlBase } from "@/components/ui/cn";
 import { requireScope } from "../../current-user";
 
 export const metadata = { title: "Audit log · ModelDeck" };
@@ -20,29 +22,6 @@ function parseDate(value: string | undefined, endOfDay = false): Date | undefine
     value.length === 10 ? `${value}T${endOfDay ? "23:59:59.999" : "00:00:00"}Z` : value,
   );
   return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function JsonDiff({ before, after }: { before: unknown; after: unknown }) {
-  if (before == null && after == null) return <span className="text-muted-foreground">—</span>;
-  return (
-    <details className="group">
-      <summary className="cursor-pointer text-xs text-accent hover:underline">changes</summary>
-      <div className="mt-1 grid gap-2 text-xs sm:grid-cols-2">
-        {before != null ? (
-          <pre className="overflow-x-auto rounded border border-border bg-muted p-2">
-            <span className="text-muted-foreground">before </span>
-            {JSON.stringify(before, null, 2)}
-          </pre>
-        ) : null}
-        {after != null ? (
-          <pre className="overflow-x-auto rounded border border-border bg-muted p-2">
-            <span className="text-muted-foreground">after </span>
-            {JSON.stringify(after, null, 2)}
-          </pre>
-        ) : null}
-      </div>
-    </details>
-  );
 }
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Search> }) {
@@ -82,7 +61,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <select
             name="action"
             defaultValue={filter.action ?? ""}
-            className="h-9 w-full rounded-md border border-input bg-background px-2 text-sm"
+            className={`${controlBase} h-8 px-2 text-sm`}
           >
             <option value="">All actions</option>
             {facets.actions.map((a) => (
@@ -96,7 +75,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <select
             name="resourceType"
             defaultValue={filter.resourceType ?? ""}
-            className="h-9 w-full rounded-md border border-input bg-background px-2 text-sm"
+            className={`${controlBase} h-8 px-2 text-sm`}
           >
             <option value="">All resources</option>
             {facets.resourceTypes.map((r) => (
@@ -113,7 +92,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <Input name="to" type="date" defaultValue={one(params.to)} />
         </Field>
         <div className="flex items-end gap-2 sm:col-span-2 lg:col-span-6">
-          <Button type="submit" size="sm">
+          <Button type="submit" size="sm" variant="primary">
             Apply filters
           </Button>
           <Button asChild size="sm" variant="ghost">
@@ -137,7 +116,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           ) : (
             result.entries.map((e) => (
               <TR key={e.id} className="align-top">
-                <TD className="whitespace-nowrap text-muted-foreground">{formatDateTime(e.at)}</TD>
+                <TD className="text-muted-foreground">
+                  <Time value={e.at} />
+                </TD>
                 <TD>
                   <div className="font-medium">{e.actorLabel}</div>
                   <div className="text-xs text-muted-foreground">
@@ -159,8 +140,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                     </div>
                   ) : null}
                 </TD>
-                <TD className="min-w-64">
-                  <JsonDiff before={e.before} after={e.after} />
+                <TD className="min-w-72 max-w-md" wrap>
+                  <ChangeList before={e.before} after={e.after} />
                 </TD>
               </TR>
             ))

@@ -6,7 +6,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { listUsers } from "@/lib/auth/users";
 import { getPrisma } from "@/lib/db/client";
-import { formatDateTime } from "@/lib/format";
+import { Time } from "@/components/time";
 import { requireScope } from "../../current-user";
 
 export const metadata = { title: "Users · ModelDeck" };
@@ -56,10 +56,10 @@ export default async function UsersPage() {
                 )}
               </TD>
               <TD className="whitespace-nowrap text-muted-foreground">
-                {formatDateTime(u.createdAt)}
+                <Time value={u.createdAt} />
               </TD>
               <TD className="whitespace-nowrap text-muted-foreground">
-                {u.lastSeenAt ? formatDateTime(u.lastSeenAt) : "never"}
+                {u.lastSeenAt ? <Time value={u.lastSeenAt} /> : "never"}
               </TD>
               <TD align="right">
                 <UserRowActions user={u} isSelf={u.id === me.id} />

@@ -6,7 +6,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import { listApiTokens } from "@/lib/auth/tokens";
 import { getPrisma } from "@/lib/db/client";
-import { formatDateTime } from "@/lib/format";
+import { Time } from "@/components/time";
 import { requireScope } from "../../current-user";
 
 export const metadata = { title: "API tokens · ModelDeck" };
@@ -56,16 +56,16 @@ export default async function TokensPage() {
                   <Badge variant={statusVariant[t.status]}>{t.status}</Badge>
                 </TD>
                 <TD className="whitespace-nowrap text-muted-foreground">
-                  {formatDateTime(t.createdAt)}
+                  <Time value={t.createdAt} />
                   <div className="text-xs">
                     {t.createdBy ? `by ${t.createdBy.email}` : "by system"}
                   </div>
                 </TD>
                 <TD className="whitespace-nowrap text-muted-foreground">
-                  {t.expiresAt ? formatDateTime(t.expiresAt) : "never"}
+                  {t.expiresAt ? <Time value={t.expiresAt} /> : "never"}
                 </TD>
                 <TD className="whitespace-nowrap text-muted-foreground">
-                  {t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never"}
+                  {t.lastUsedAt ? <Time value={t.lastUsedAt} /> : "never"}
                 </TD>
                 <TD align="right">
                   {t.status === "active" ? <RevokeTokenButton token={t} /> : null}
