@@ -71,17 +71,20 @@ export type AuditEntryView = {
   ipAddress: string | null;
 };
 
+/** Prisma hands `contains`/`startsWith` to (I)LIKE unescaped: make "%", "_" and "\\" literal. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, "\\$&");
+
 export function auditWhere(filter: AuditFilter): Prisma.AuditEntryWhereInput {
   const where: Prisma.AuditEntryWhereInput = {};
   if (filter.actor) {
     where.OR = [
       { actorId: filter.actor },
-      { actorLabel: { contains: filter.actor, mode: "insensitive" } },
+      { actorLabel: { contains: likeLiteral(filter.actor), mode: "insensitive" } },
     ];
   }
   if (filter.action) {
     where.action = filter.action.endsWith(".")
-      ? { startsWith: filter.action }
+      ? { startsWith: likeLiteral(filter.action) }
       : { equals: filter.action };
   }
   if (filter.resourceType) where.resourceType = filter.resourceType;
