@@ -24,8 +24,14 @@ const config = [
         "error",
         {
           patterns: [
-            { group: ["@/app/*", "@/components/*", "@/workers/*"], message: "lib/ may import only lib/." },
-            { group: ["**/app/**", "**/components/**", "**/workers/**"], message: "lib/ may import only lib/." },
+            {
+              group: ["@/app/*", "@/components/*", "@/workers/*"],
+              message: "lib/ may import only lib/.",
+            },
+            {
+              group: ["**/app/**", "**/components/**", "**/workers/**"],
+              message: "lib/ may import only lib/.",
+            },
           ],
         },
       ],
@@ -36,13 +42,28 @@ const config = [
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["@/app/*", "@/workers/*"], message: "components/ may not import app/ or workers/." }] },
+        {
+          patterns: [
+            {
+              group: ["@/app/*", "@/workers/*"],
+              message: "components/ may not import app/ or workers/.",
+            },
+          ],
+        },
       ],
     },
   },
   {
+    // Playwright fixtures receive a callback named `use`; it is not React's hook.
+    files: ["e2e/**/*.ts"],
+    rules: { "react-hooks/rules-of-hooks": "off" },
+  },
+  {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
     },
   },
 ];

@@ -1,6 +1,8 @@
 import type { Metadata, Viewport } from "next";
 import type * as React from "react";
 
+import { HydrationMarker } from "@/components/hydration-marker";
+
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -19,7 +21,10 @@ export const viewport: Viewport = {
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (
     <html lang="en">
-      <body className="bg-background font-sans text-foreground antialiased">{children}</body>
+      <body className="bg-background font-sans text-foreground antialiased">
+        <HydrationMarker />
+        {children}
+      </body>
     </html>
   );
 }

@@ -1,4 +1,4 @@
-import { expect, request, test } from "@playwright/test";
+import { expect, request, test } from "./support/test";
 import { signInThroughUI, snap } from "./support/helpers";
 import { adminStorageState, readState } from "./support/state";
 
@@ -152,6 +152,83 @@ test("a viewer sees no admin pages and gets 403 from admin APIs", async ({ page 
   });
   expect(create.status).toBe(403);
   expect(create.body.error.code).toBe("forbidden");
+});
+
+test("a viewer can sign out, after which pages ask for sign-in again", async ({ page }) => {
+  await signInThroughUI(page, viewer.email, viewer.password);
+  const signOut = page.getByRole("menuitem", { name: "Sign out" });
+  // The menu opens only once the page has hydrated; retry the click until it does.
+  await expect(async () => {
+    await page.getByRole("button", { name: /Victor Viewer/ }).click();
+    await expect(signOut).toBeVisible({ timeout: 1_000 });
+  }).toPass();
+  await snap(page, "07b-user-menu");
+  await signOut.click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  await page.goto("/settings");
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fsettings/);
+});
+
+test.describe("as the admin, disabling", () => {
+  test.use({ storageState: adminStorageState });
+
+  test("disabling the viewer ends their session and refuses sign-in", async ({ page, browser }) => {
+    // The viewer signs in elsewhere first.
+    const viewerContext = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+    const viewerPage = await viewerContext.newPage();
+    await signInThroughUI(viewerPage, viewer.email, viewer.password);
+
+    await page.goto("/admin/users");
+    const row = page.getByTestId(`user-row-${viewer.email}`);
+    await row.getByRole("button", { name: "Disable" }).click();
+    const confirm = page.getByRole("alertdialog");
+    await expect(confirm).toContainText("signed out everywhere");
+    await snap(page, "08b-disable-confirm");
+    await confirm.getByRole("button", { name: "Disable user" }).click();
+    await expect(row).toContainText("disabled");
+
+    // Their open session is gone: the next page load asks for sign-in.
+    await viewerPage.goto("/settings");
+    await expect(viewerPage).toHaveURL(/\/sign-in/);
+    await viewerPage.locator("html[data-hydrated]").waitFor({ state: "attached" });
+    await viewerPage.getByLabel("Email").fill(viewer.email);
+    await viewerPage.getByLabel("Password").fill(viewer.password);
+    await viewerPage.getByRole("button", { name: "Sign in" }).click();
+    await expect(viewerPage.locator("form").getByRole("alert")).toContainText("disabled");
+    await viewerContext.close();
+
+    // Enabling restores access with the same password.
+    await row.getByRole("button", { name: "Enable" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Enable user" }).click();
+    await expect(row).toContainText("active");
+  });
+
+  test("API docs and settings render for the admin", async ({ page }) => {
+    await page.goto("/docs/api");
+    await expect(page.getByRole("heading", { name: "API docs", level: 1 })).toBeVisible();
+    await page.getByText("/api/v1/tokens").first().click();
+    await expect(
+      page
+        .getByText("Requires the `tokens:read` permission.")
+        .or(page.getByText("tokens:read"))
+        .first(),
+    ).toBeVisible();
+    await snap(page, "13-api-docs");
+    await page.goto("/settings");
+    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await snap(page, "14-settings");
+  });
+
+  test("the shell works on a phone-sized screen", async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto("/admin/users");
+    await page.getByRole("button", { name: "Open navigation menu" }).click();
+    await expect(page.getByRole("link", { name: "Audit log" })).toBeVisible();
+    await snap(page, "15-mobile-nav");
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
+    await snap(page, "16-mobile-audit");
+  });
 });
 
 test.describe("as the admin, afterwards", () => {

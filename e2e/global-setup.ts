@@ -17,7 +17,13 @@ import {
 export default async function globalSetup() {
   mkdirSync(screenshotDir, { recursive: true });
   const dataDir = freshDataDir("e2e");
-  const app = await startApp({ ports: E2E_PORTS, dataDir });
+  // A higher sign-in limit than the default 5/60 leaves room for the journeys' own sign-ins;
+  // rate-limit.spec.ts then proves the configured limit holds.
+  const app = await startApp({
+    ports: E2E_PORTS,
+    dataDir,
+    env: { MODELDECK_SIGNIN_RATE_LIMIT: "10/60" },
+  });
   if (!app.adminPassword) {
     await app.stop();
     throw new Error(`The first start did not print an admin password. Output:\n${app.output()}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { expect, request, test } from "@playwright/test";
+import { expect, request, test } from "./support/test";
 import { freshDataDir, removeDataDir, startApp, type RunningApp } from "./support/app";
 import { signInThroughUI, snap } from "./support/helpers";
 

@@ -4,6 +4,7 @@ import { screenshotDir } from "./state";
 
 export async function signInThroughUI(page: Page, email: string, password: string) {
   if (!page.url().includes("/sign-in")) await page.goto("/sign-in");
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -10,6 +10,9 @@ import { MIN_PASSWORD_LENGTH } from "./users";
 /** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
 export const CLIENT_IP_HEADER = "x-modeldeck-client-ip";
 
+/** Header our web server sets to the requested path (overwriting anything a client sent). */
+export const REQUEST_PATH_HEADER = "x-modeldeck-path";
+
 export const SIGN_IN_PATH = "/sign-in/email";
 
 /**

@@ -35,14 +35,25 @@ export function startHeartbeat(
       update: data,
     });
   };
-  const safeBeat = () => beat().catch(onError);
-  void safeBeat();
+  // One beat at a time, none after stop(): a beat still in flight when stop() deletes the row
+  // would write it back, and the process would look alive for HEARTBEAT_STALE_MS after exit.
+  let stopped = false;
+  let inFlight: Promise<void> | undefined;
+  const safeBeat = () => {
+    if (stopped || inFlight) return;
+    inFlight = beat()
+      .catch(onError)
+      .finally(() => (inFlight = undefined));
+  };
+  safeBeat();
   const timer = setInterval(safeBeat, HEARTBEAT_INTERVAL_MS);
   timer.unref();
   return {
     instanceId,
     async stop() {
+      stopped = true;
       clearInterval(timer);
+      await inFlight;
       await db.processHeartbeat.deleteMany({ where: { instanceId } }).catch(onError);
     },
   };

@@ -14,14 +14,19 @@ const FALLBACK_ROOT = "/var/lib/modeldeck";
  * keep the cluster under /var/lib/modeldeck/<hash of the data dir> and leave a symlink at
  * `<dataDir>/postgres`, so the data is still found from the checkout.
  */
-export async function startDefaultDatabase(dataDir: string, port: number, log: Logger): Promise<EmbeddedPostgres> {
+export async function startDefaultDatabase(
+  dataDir: string,
+  port: number,
+  log: Logger,
+): Promise<EmbeddedPostgres> {
   const linkPath = path.join(dataDir, "postgres");
   const isLink = existsSync(linkPath) && lstatSync(linkPath).isSymbolicLink();
   const clusterDir = isLink ? realpathSync(linkPath) : linkPath;
   try {
     return await startEmbeddedPostgres({ dataDir: clusterDir, port, log });
   } catch (error) {
-    const unreachable = error instanceof Error && error.message.includes("is not reachable by the OS user");
+    const unreachable =
+      error instanceof Error && error.message.includes("is not reachable by the OS user");
     if (!unreachable || isLink || existsSync(path.join(linkPath, "PG_VERSION"))) throw error;
     const fallback = path.join(
       FALLBACK_ROOT,

@@ -2,7 +2,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { CLIENT_IP_HEADER } from "../../lib/auth/auth";
+import { CLIENT_IP_HEADER, REQUEST_PATH_HEADER } from "../../lib/auth/auth";
 import { getConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
 import { announceReady, onShutdown } from "../shared/lifecycle";
@@ -31,6 +31,8 @@ await app.prepare();
 
 const server = http.createServer((req, res) => {
   req.headers[CLIENT_IP_HEADER] = clientAddress(req);
+  // Lets layouts send a signed-out visitor back to the page they asked for after sign-in.
+  req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
   handle(req, res).catch((error: unknown) => {
     log.error({ err: error, url: req.url }, "request failed");
     if (!res.headersSent) res.writeHead(500).end();
