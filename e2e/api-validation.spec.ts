@@ -158,6 +158,15 @@ test("PATCH /api/v1/users/{id} validates its body and target", async () => {
     "validation_failed",
   );
   await expectError(
+    await admin.patch(`/api/v1/users/${adminUser.id}`, {
+      headers: { "content-type": "application/json" },
+      data: Buffer.from('{"role": }'),
+    }),
+    400,
+    "bad_request",
+    "Malformed JSON",
+  );
+  await expectError(
     await admin.patch(`/api/v1/users/${adminUser.id}`, { data: { disabled: "yes" } }),
     400,
     "validation_failed",
@@ -186,6 +195,15 @@ test("PATCH /api/v1/users/{id} validates its body and target", async () => {
 });
 
 test("token routes validate input; expired and revoked tokens get 401", async () => {
+  await expectError(
+    await admin.post("/api/v1/tokens", {
+      headers: { "content-type": "application/json" },
+      data: Buffer.from("{name: 'unquoted'}"),
+    }),
+    400,
+    "bad_request",
+    "Malformed JSON",
+  );
   await expectError(
     await admin.post("/api/v1/tokens", { data: { role: "viewer" } }),
     400,

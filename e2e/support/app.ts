@@ -37,8 +37,13 @@ export async function startApp(opts: {
   timeoutMs?: number;
 }): Promise<RunningApp> {
   const { ports, dataDir } = opts;
+  // The developer's own database and admin settings must not leak into a test instance.
+  const inherited = { ...process.env };
+  delete inherited.DATABASE_URL;
+  delete inherited.MODELDECK_ADMIN_PASSWORD;
+  delete inherited.MODELDECK_BOOTSTRAP_TOKEN;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     MODELDECK_DATA_DIR: dataDir,
     MODELDECK_WEB_PORT: String(ports.web),
     MODELDECK_SERVING_PORT: String(ports.serving),
@@ -47,10 +52,6 @@ export async function startApp(opts: {
     NEXT_TELEMETRY_DISABLED: "1",
     ...opts.env,
   };
-  delete env.DATABASE_URL;
-  delete env.MODELDECK_ADMIN_PASSWORD;
-  if (opts.env?.MODELDECK_ADMIN_PASSWORD)
-    env.MODELDECK_ADMIN_PASSWORD = opts.env.MODELDECK_ADMIN_PASSWORD;
 
   // detached: its own process group, so kill9() can hit `npm start` alone, like a user would.
   const child = spawn("npm", ["start", "--silent"], {

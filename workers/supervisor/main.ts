@@ -63,8 +63,7 @@ async function main() {
       stopDatabase = pg.stop;
       databaseUrl = pg.connectionString;
     }
-    const { applied } = await applyMigrations(databaseUrl, { log });
-    log.info({ applied }, applied.length ? "migrations applied" : "database schema is up to date");
+    await applyMigrations(databaseUrl, { log });
 
     const { PrismaClient } = await import("../../lib/db/generated/client");
     const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
