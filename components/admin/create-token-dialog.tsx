@@ -4,9 +4,9 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { KeyRoundIcon } from "lucide-react";
 import { ApiClientError, apiFetch } from "@/components/api-client";
+import { OneTimeSecret } from "@/components/admin/one-time-secret";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { CopyButton } from "@/components/ui/copy-button";
 import {
   Dialog,
   DialogBody,
@@ -89,18 +89,11 @@ export function CreateTokenDialog() {
         {secret ? (
           <>
             <DialogBody className="space-y-3">
-              <Alert variant="warning">
-                Copy the token now. Only a hash is stored; it cannot be shown again.
-              </Alert>
-              <div className="flex items-center gap-2">
-                <code
-                  data-testid="token-secret"
-                  className="flex-1 break-all rounded-md border border-border bg-muted px-3 py-2 font-mono text-xs"
-                >
-                  {secret}
-                </code>
-                <CopyButton value={secret} />
-              </div>
+              <OneTimeSecret
+                value={secret}
+                testId="token-secret"
+                warning="Copy the token now. Only a hash is stored; it cannot be shown again."
+              />
             </DialogBody>
             <DialogFooter>
               <Button variant="primary" onClick={() => change(false)}>

@@ -4,9 +4,9 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { UserPlusIcon } from "lucide-react";
 import { ApiClientError, apiFetch } from "@/components/api-client";
+import { OneTimeSecret } from "@/components/admin/one-time-secret";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { CopyButton } from "@/components/ui/copy-button";
 import {
   Dialog,
   DialogBody,
@@ -92,20 +92,11 @@ export function CreateUserDialog() {
           <>
             <DialogBody className="space-y-3">
               {created.password ? (
-                <>
-                  <Alert variant="warning">
-                    Copy this password now and hand it over securely; it is not shown again.
-                  </Alert>
-                  <div className="flex items-center gap-2">
-                    <code
-                      data-testid="generated-password"
-                      className="flex-1 rounded-md border border-border bg-muted px-3 py-2 font-mono text-sm"
-                    >
-                      {created.password}
-                    </code>
-                    <CopyButton value={created.password} />
-                  </div>
-                </>
+                <OneTimeSecret
+                  value={created.password}
+                  testId="generated-password"
+                  warning="Copy this password now and hand it over securely; it is not shown again."
+                />
               ) : (
                 <p className="text-sm text-muted-foreground">They use the password you entered.</p>
               )}

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { isUniqueViolation } from "../db/errors";
 import type { PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, forbidden, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
@@ -137,15 +138,6 @@ export async function createApiToken(
   return created.catch((error: unknown) => {
     throw isUniqueViolation(error) ? alreadyRegistered() : error;
   });
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    "code" in error &&
-    (error as { code: unknown }).code === "P2002"
-  );
 }
 
 export async function revokeApiToken(

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { hashPassword } from "better-auth/crypto";
+import { isUniqueViolation } from "../db/errors";
 import type { Prisma, PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, notFound } from "../api/errors";
 import { recordAudit, SYSTEM_ACTOR, type Actor } from "../audit";
@@ -230,14 +231,5 @@ async function withAdvisoryLock<T>(
       return fn();
     },
     { timeout: 60_000 },
-  );
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    "code" in error &&
-    (error as { code: unknown }).code === "P2002"
   );
 }
