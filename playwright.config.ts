@@ -19,7 +19,7 @@ export default defineConfig({
   reporter: [
     ["list"],
     ["html", { open: "never", outputFolder: "playwright-report" }],
-    ["json", { outputFile: "test-results/playwright.json" }],
+    ["json", { outputFile: "reports/playwright.json" }],
   ],
   globalSetup: "./e2e/global-setup.ts",
   use: {

@@ -13,7 +13,7 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/lib/chromium/chromium}" ]; then
   exit 1
 fi
 
-mkdir -p test-results
+mkdir -p reports
 step "prisma generate"
 node scripts/prisma-generate.mjs >/dev/null
 step "format (prettier --check)"
@@ -23,10 +23,10 @@ npx eslint --max-warnings=0 .
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit -p .
 step "unit tests (vitest)"
-npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/vitest-unit.json
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=reports/vitest-unit.json
 step "integration tests (vitest, real PostgreSQL)"
-npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=test-results/vitest-integration.json
+npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=reports/vitest-integration.json
 step "end-to-end tests (Playwright, Chromium, production build)"
 npx playwright test
 step "summary"
-node scripts/test-summary.mjs test-results/vitest-unit.json test-results/vitest-integration.json test-results/playwright.json
+node scripts/test-summary.mjs reports/vitest-unit.json reports/vitest-integration.json reports/playwright.json
