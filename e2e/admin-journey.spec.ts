@@ -154,6 +154,41 @@ test("a viewer sees no admin pages and gets 403 from admin APIs", async ({ page 
   expect(create.body.error.code).toBe("forbidden");
 });
 
+test("the operator changes their password in Settings and signs in with the new one", async ({
+  page,
+}) => {
+  await signInThroughUI(page, operator.email, operator.password);
+  await page.goto("/settings");
+  const form = page.getByRole("form", { name: "Change password" });
+  await form.getByLabel("Current password").fill("not-my-password");
+  await form.getByRole("textbox", { name: "New password", exact: true }).fill("operator-pass-456");
+  await form.getByLabel("Repeat new password").fill("operator-pass-456");
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form).toContainText("Is not your current password.");
+
+  await form.getByLabel("Current password").fill(operator.password);
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(form.getByRole("alert").or(form.getByText("Password changed"))).toContainText(
+    "Password changed",
+  );
+  await snap(page, "14b-password-changed");
+  operator.password = "operator-pass-456";
+
+  const fresh = await request.newContext({
+    baseURL: state.baseURL,
+    extraHTTPHeaders: { origin: state.baseURL },
+  });
+  const old = await fresh.post("/api/auth/sign-in/email", {
+    data: { email: operator.email, password: "operator-pass-123" },
+  });
+  expect(old.status()).toBe(401);
+  const now = await fresh.post("/api/auth/sign-in/email", {
+    data: { email: operator.email, password: operator.password },
+  });
+  expect(now.status()).toBe(200);
+  await fresh.dispose();
+});
+
 test("a viewer can sign out, after which pages ask for sign-in again", async ({ page }) => {
   await signInThroughUI(page, viewer.email, viewer.password);
   const signOut = page.getByRole("menuitem", { name: "Sign out" });

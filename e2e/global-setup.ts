@@ -22,7 +22,7 @@ export default async function globalSetup() {
   const app = await startApp({
     ports: E2E_PORTS,
     dataDir,
-    env: { MODELDECK_SIGNIN_RATE_LIMIT: "10/60" },
+    env: { MODELDECK_SIGNIN_RATE_LIMIT: "20/60" },
   });
   if (!app.adminPassword) {
     await app.stop();

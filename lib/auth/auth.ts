@@ -56,8 +56,11 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
         },
       },
     },
+    // Changes to accounts go through /api/v1 so they are audited (see lib/auth/users.ts).
     disabledPaths: [
       "/sign-up/email",
+      "/change-password",
+      "/set-password",
       "/update-user",
       "/delete-user",
       "/change-email",

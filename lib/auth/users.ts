@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { hashPassword } from "better-auth/crypto";
+import { hashPassword, verifyPassword } from "better-auth/crypto";
 import { isUniqueViolation } from "../db/errors";
 import type { Prisma, PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, notFound } from "../api/errors";
@@ -232,4 +232,61 @@ async function withAdvisoryLock<T>(
     },
     { timeout: 60_000 },
   );
+}
+
+/**
+ * A signed-in person changes their own password (the first admin replaces the one printed at
+ * start). The current password must be right; every other session of theirs is ended.
+ */
+export async function changeOwnPassword(
+  db: PrismaClient,
+  actor: Actor & { type: "user" },
+  input: { currentPassword: string; newPassword: string; keepSessionToken?: string | null },
+  ipAddress?: string | null,
+): Promise<void> {
+  if (input.newPassword.length < MIN_PASSWORD_LENGTH) {
+    throw new ApiError(
+      "validation_failed",
+      `Invalid request: newPassword must be at least ${MIN_PASSWORD_LENGTH} characters.`,
+      {
+        fields: [
+          { field: "newPassword", message: `must be at least ${MIN_PASSWORD_LENGTH} characters` },
+        ],
+      },
+    );
+  }
+  const account = await db.account.findFirst({
+    where: { userId: actor.id, providerId: "credential" },
+  });
+  if (
+    !account?.password ||
+    !(await verifyPassword({ hash: account.password, password: input.currentPassword }))
+  ) {
+    throw new ApiError(
+      "validation_failed",
+      "Invalid request: currentPassword is not your current password.",
+      {
+        fields: [{ field: "currentPassword", message: "is not your current password" }],
+      },
+    );
+  }
+  const hash = await hashPassword(input.newPassword);
+  await db.$transaction(async (tx) => {
+    await tx.account.update({ where: { id: account.id }, data: { password: hash } });
+    await tx.session.deleteMany({
+      where: {
+        userId: actor.id,
+        ...(input.keepSessionToken ? { token: { not: input.keepSessionToken } } : {}),
+      },
+    });
+    // The audit entry records that it happened, never the password or its hash.
+    await recordAudit(tx, {
+      actor,
+      action: "user.password.change",
+      resourceType: "user",
+      resourceId: actor.id,
+      after: { otherSessionsEnded: true },
+      ipAddress,
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { ChevronRightIcon } from "lucide-react";
 import { RoleBadge } from "@/components/admin/role-badge";
+import { ChangePasswordForm } from "@/components/auth/change-password-form";
 import { PageHeader } from "@/components/ui/page-header";
 import { userCan } from "@/lib/auth/guard";
 import { ROLE_DESCRIPTIONS } from "@/lib/auth/roles";
@@ -46,9 +47,13 @@ export default async function SettingsPage() {
               <p className="mt-1 text-xs text-muted-foreground">{ROLE_DESCRIPTIONS[user.role]}</p>
             </dd>
           </dl>
+          <div className="border-t border-border px-4 py-3">
+            <h3 className="mb-2 text-sm font-medium">Change password</h3>
+            <ChangePasswordForm />
+          </div>
         </section>
         <section
-          className="rounded-lg border border-border bg-card"
+          className="self-start rounded-lg border border-border bg-card"
           aria-labelledby="instance-heading"
         >
           <h2

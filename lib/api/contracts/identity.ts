@@ -70,6 +70,23 @@ export const getMe = defineContract({
   }),
 });
 
+export const changeMyPassword = defineContract({
+  method: "post",
+  path: "/api/v1/me/password",
+  operationId: "changeMyPassword",
+  summary: "Change your own password",
+  description: "For signed-in people (not API tokens). Ends your other sessions.",
+  tags: ["Identity"],
+  scope: "authenticated",
+  body: z
+    .object({
+      currentPassword: z.string().min(1).max(128),
+      newPassword: z.string().min(10).max(128),
+    })
+    .strict(),
+  response: z.object({ changed: z.literal(true) }),
+});
+
 export const listUsers = defineContract({
   method: "get",
   path: "/api/v1/users",

@@ -5,6 +5,7 @@ import { ApiError } from "../../../lib/api/errors";
 import { SYSTEM_ACTOR, type Actor } from "../../../lib/audit";
 import type { Role } from "../../../lib/auth/roles";
 import {
+  changeOwnPassword,
   createUser,
   ensureInitialAdmin,
   listUsers,
@@ -453,6 +454,75 @@ describe("lib/auth/users", () => {
       });
       const [user] = await listUsers(db.client);
       expect(user!.role).toBe("viewer");
+    });
+  });
+
+  describe("changeOwnPassword", () => {
+    it("needs the current password, ends other sessions, and audits without secrets", async () => {
+      const { user } = await createUser(db.client, SYSTEM_ACTOR, {
+        email: "pw@example.com",
+        name: "Pw",
+        role: "viewer",
+        password: "first-password-1",
+      });
+      const actor = { type: "user" as const, id: user.id, label: user.email };
+      const keep = await seedSession(user.id);
+      await seedSession(user.id);
+      await seedSession(user.id);
+      const hashBefore = (await db.client.account.findFirstOrThrow({ where: { userId: user.id } }))
+        .password;
+
+      const wrong = await changeOwnPassword(db.client, actor, {
+        currentPassword: "not-it-at-all",
+        newPassword: "second-password-2",
+      }).catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(ApiError);
+      expect((wrong as ApiError).status).toBe(400);
+      expect((wrong as ApiError).message).toContain("currentPassword");
+      expect(
+        (await db.client.account.findFirstOrThrow({ where: { userId: user.id } })).password,
+      ).toBe(hashBefore);
+      expect(await db.client.session.count({ where: { userId: user.id } })).toBe(3);
+
+      await changeOwnPassword(db.client, actor, {
+        currentPassword: "first-password-1",
+        newPassword: "second-password-2",
+        keepSessionToken: keep.token,
+      });
+      const hash = (await db.client.account.findFirstOrThrow({ where: { userId: user.id } }))
+        .password!;
+      expect(await verifyPassword({ hash, password: "second-password-2" })).toBe(true);
+      expect(await verifyPassword({ hash, password: "first-password-1" })).toBe(false);
+      const sessions = await db.client.session.findMany({ where: { userId: user.id } });
+      expect(sessions.map((x) => x.token)).toEqual([keep.token]);
+
+      const entries = await db.client.auditEntry.findMany({
+        where: { action: "user.password.change" },
+      });
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.actorId).toBe(user.id);
+      const text = JSON.stringify({ ...entries[0], id: String(entries[0]!.id) });
+      expect(text).not.toContain("second-password-2");
+      expect(text).not.toContain(hash);
+    });
+
+    it("refuses a short new password before touching anything", async () => {
+      const { user } = await createUser(db.client, SYSTEM_ACTOR, {
+        email: "short@example.com",
+        name: "Short",
+        role: "viewer",
+        password: "first-password-1",
+      });
+      await expect(
+        changeOwnPassword(
+          db.client,
+          { type: "user", id: user.id, label: user.email },
+          { currentPassword: "first-password-1", newPassword: "short" },
+        ),
+      ).rejects.toMatchObject({ status: 400 });
+      expect(await db.client.auditEntry.count({ where: { action: "user.password.change" } })).toBe(
+        0,
+      );
     });
   });
 });
