@@ -20,6 +20,11 @@ const envSchema = z.object({
     .regex(/^\d+\/\d+$/, 'expected "attempts/seconds", e.g. "5/60"')
     .default("5/60"),
   MODELDECK_TRUST_PROXY: z.enum(["0", "1", "true", "false"]).default("0"),
+  MODELDECK_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
   DATABASE_URL: z.string().min(1).optional(),
 });
 
@@ -35,6 +40,8 @@ export type AppConfig = {
   signInRateLimit: { max: number; windowSeconds: number };
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** Largest model file an upload may carry (default 2 GiB). */
+  maxUploadBytes: number;
   databaseUrl: string | undefined;
 };
 
@@ -65,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.MODELDECK_LOG_LEVEL,
     signInRateLimit: { max, windowSeconds },
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
+    maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,
   };
 }

@@ -1,0 +1,120 @@
+import type { Actor } from "../audit";
+import { recordAudit } from "../audit";
+import { ApiError } from "../api/errors";
+import type { PrismaClient } from "../db/generated/client";
+import { inspectOnnxFile } from "../onnx/inspect";
+import { isOnnxValidationError } from "../onnx/errors";
+import type { ArtifactStore } from "../storage";
+import { readUpload } from "../uploads";
+import { getModel } from "./models";
+import { tagsSchema } from "./names";
+import type { VersionDetail } from "./shared";
+import { createVersion } from "./versions";
+
+/** Metadata an upload may carry beside the file (multipart fields, query or X-ModelDeck-* headers). */
+export const UPLOAD_FIELDS = ["description", "tags", "source"] as const;
+
+export type UploadVersionInput = {
+  modelName: string;
+  request: Request;
+  maxBytes: number;
+  ipAddress?: string | null;
+};
+
+function parseTags(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const tags = [
+    ...new Set(
+      text
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const parsed = tagsSchema.safeParse(tags);
+  if (!parsed.success) {
+    throw new ApiError(
+      "validation_failed",
+      `Invalid request: tags ${parsed.error.issues[0]?.message ?? "are invalid"}.`,
+      {
+        fields: [{ field: "tags", message: parsed.error.issues[0]?.message ?? "are invalid" }],
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * A new version from an upload: stream the body to the artifact store (hashed on the way),
+ * prove it is a loadable ONNX model, then record the version and publish the file.
+ *
+ * Ordering keeps "no row without a file, no file without a row": nothing is published until
+ * the row exists; if publishing then fails, the row is taken back in a second transaction.
+ * A file is never deleted on a failed upload once committed, because content addressing
+ * means another version may own the same bytes.
+ */
+export async function uploadVersion(
+  db: PrismaClient,
+  store: ArtifactStore,
+  actor: Actor,
+  input: UploadVersionInput,
+): Promise<VersionDetail> {
+  // Unknown model: answer 404 before reading (possibly gigabytes of) body.
+  await getModel(db, input.modelName);
+  const { staged, filename, fields } = await readUpload(input.request, {
+    maxBytes: input.maxBytes,
+    store,
+    fields: UPLOAD_FIELDS,
+  });
+  let version: VersionDetail;
+  try {
+    const tags = parseTags(fields.tags);
+    const signature = await inspectOnnxFile(staged.tempPath, {
+      signal: input.request.signal,
+    }).catch((error: unknown) => {
+      if (isOnnxValidationError(error)) {
+        throw new ApiError("unprocessable", error.message, { reason: error.reason });
+      }
+      throw error;
+    });
+    version = await createVersion(
+      db,
+      actor,
+      {
+        modelName: input.modelName,
+        sha256: staged.sha256,
+        sizeBytes: staged.sizeBytes,
+        storageKey: store.keyFor(staged.sha256),
+        signature,
+        originalFilename: filename,
+        description: fields.description ?? null,
+        tags,
+        source: fields.source ?? null,
+        lineage: { kind: "upload" },
+      },
+      input.ipAddress,
+    );
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
+  try {
+    await staged.commit();
+  } catch (error) {
+    await staged.discard();
+    await db.$transaction(async (tx) => {
+      await tx.modelVersion.delete({ where: { id: version.id } });
+      await recordAudit(tx, {
+        actor,
+        action: "version.create.undo",
+        resourceType: "model_version",
+        resourceId: version.id,
+        before: { model: version.model, version: version.version, sha256: version.sha256 },
+        after: { reason: "the artifact could not be stored" },
+        ipAddress: input.ipAddress,
+      });
+    });
+    throw error;
+  }
+  return version;
+}
