@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { getAuth } from "../auth/auth";
 import { CLIENT_IP_HEADER } from "../auth/auth";
 import { authenticate, requireScope, type Principal } from "../auth/principal";
+import type { Scope } from "../auth/roles";
 import { getPrisma } from "../db/client";
 import type { PrismaClient } from "../db/generated/client";
 import { createLogger } from "../log";
@@ -115,4 +116,39 @@ export function toErrorResponse(error: unknown, request: Request): Response {
   return jsonError(
     new ApiError("internal", "Something went wrong on the server; it has been logged."),
   );
+}
+
+export type StreamRouteContext = {
+  principal: Principal;
+  params: Record<string, string>;
+  db: PrismaClient;
+  ipAddress: string | null;
+  request: Request;
+};
+
+/**
+ * For routes whose body or response is a stream (uploads, downloads): the same
+ * authentication, permission check and error mapping as `apiRoute`, without JSON parsing.
+ */
+export function streamRoute(scope: Scope, handler: (ctx: StreamRouteContext) => Promise<Response>) {
+  return async (request: Request, next?: NextRouteContext): Promise<Response> => {
+    try {
+      const db = getPrisma();
+      const principal = await authenticate(db, getAuth(), request);
+      requireScope(principal, scope);
+      const raw = next ? await next.params : {};
+      const params = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]),
+      );
+      return await handler({
+        principal,
+        params,
+        db,
+        ipAddress: request.headers.get(CLIENT_IP_HEADER),
+        request,
+      });
+    } catch (error) {
+      return toErrorResponse(error, request);
+    }
+  };
 }

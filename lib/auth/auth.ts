@@ -8,10 +8,10 @@ import type { PrismaClient } from "../db/generated/client";
 import { MIN_PASSWORD_LENGTH } from "./users";
 
 /** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
-export const CLIENT_IP_HEADER = "x-modeldeck-client-ip";
+export const CLIENT_IP_HEADER = "x-internal-client-ip";
 
 /** Header our web server sets to the requested path (overwriting anything a client sent). */
-export const REQUEST_PATH_HEADER = "x-modeldeck-path";
+export const REQUEST_PATH_HEADER = "x-internal-request-path";
 
 export const SIGN_IN_PATH = "/sign-in/email";
 

@@ -9,6 +9,7 @@ export const SCOPES = [
   "models:read",
   "models:write",
   "models:promote",
+  "models:delete",
   "jobs:read",
   "jobs:run",
   "monitoring:read",

@@ -1,0 +1,16 @@
+import { apiRoute } from "@/lib/api/route";
+import * as contracts from "@/lib/api/contracts/registry";
+import { actorOf } from "@/lib/auth/principal";
+import { cancelPromotion } from "@/lib/registry";
+
+export const POST = apiRoute(
+  contracts.cancelPromotion,
+  async ({ db, principal, params, body, ipAddress }) => ({
+    request: await cancelPromotion(
+      db,
+      actorOf(principal),
+      { requestId: params.id, note: body.note ?? null },
+      ipAddress,
+    ),
+  }),
+);
