@@ -10,3 +10,16 @@ export function formatDateTime(iso: string | Date): string {
 export function formatDateTimeLong(iso: string | Date): string {
   return `${formatDateTime(iso)} UTC`;
 }
+
+const byteUnits = ["B", "KB", "MB", "GB", "TB"];
+
+/** 1536 → "1.5 KB" (binary multiples, as file managers show sizes). */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < byteUnits.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${byteUnits[unit]}`;
+}

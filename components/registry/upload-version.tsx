@@ -9,20 +9,11 @@ import { cn } from "@/components/ui/cn";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
+import { formatBytes } from "@/lib/format";
 
 type Progress = { loaded: number; total: number; startedAt: number };
 type ApiErrorBody = { error?: { message?: string } };
 
-const units = ["B", "KB", "MB", "GB"];
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
 
 /**
  * Uploads an ONNX file as a new version: drag and drop or pick a file, watch a real progress
