@@ -1,9 +1,15 @@
+import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
+import { AliasBadge } from "@/components/registry/alias-badge";
 import { HealthPanel } from "@/components/system/health-panel";
+import { Time } from "@/components/time";
+import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
+import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { getConfig } from "@/lib/config";
 import { getPrisma } from "@/lib/db/client";
+import { listModels, listPromotionRequests } from "@/lib/registry";
 import { checkHealth } from "@/lib/system/health";
 import { requireUser } from "./current-user";
 
@@ -11,23 +17,116 @@ export const metadata = { title: "Overview · ModelDeck" };
 
 export default async function OverviewPage() {
   const user = await requireUser("/");
-  const health = await checkHealth(getPrisma(), getConfig());
+  const db = getPrisma();
+  const [health, models, pending] = await Promise.all([
+    checkHealth(db, getConfig()),
+    listModels(db, { pageSize: 100 }),
+    listPromotionRequests(db, { status: "pending", pageSize: 20 }),
+  ]);
   return (
     <>
       <PageHeader title="Overview" description={`Signed in as ${user.email} (${user.role}).`} />
-      <div className="grid gap-6 lg:grid-cols-3">
-        <section className="lg:col-span-2" aria-labelledby="models-heading">
-          <h2 id="models-heading" className="mb-2 text-sm font-semibold">
-            Models in production
-          </h2>
-          <EmptyState
-            bordered
-            headingLevel="h3"
-            icon={<BoxesIcon />}
-            title="Nothing in production yet"
-            description="Each model's production version, its traffic and its health will be summarised here, along with pending promotion requests."
-          />
-        </section>
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
+        <div className="min-w-0 space-y-6 lg:col-span-2">
+          <section aria-labelledby="models-heading">
+            <h2 id="models-heading" className="mb-2 text-sm font-semibold">
+              Models in production
+            </h2>
+            {models.total === 0 ? (
+              <EmptyState
+                bordered
+                headingLevel="h3"
+                icon={<BoxesIcon />}
+                title="No models yet"
+                description="Register a model and upload its ONNX versions on the Models page; its production version and pending promotions will show here."
+              />
+            ) : (
+              <Table aria-label="Models in production">
+                <THead>
+                  <TR>
+                    <TH>Model</TH>
+                    <TH>Production</TH>
+                    <TH>Other aliases</TH>
+                    <TH align="right">Versions</TH>
+                    <TH>Updated</TH>
+                  </TR>
+                </THead>
+                <TBody>
+                  {models.models.map((m) => (
+                    <TR key={m.id} data-testid={`overview-model-${m.name}`}>
+                      <TD>
+                        <Link
+                          href={`/models/${encodeURIComponent(m.name)}`}
+                          className="font-medium text-accent hover:underline"
+                        >
+                          {m.name}
+                        </Link>
+                        <span className="ml-2 text-xs text-muted-foreground">{m.task}</span>
+                      </TD>
+                      <TD>
+                        {m.productionVersion ? (
+                          <span className="font-mono">v{m.productionVersion}</span>
+                        ) : (
+                          <span className="text-muted-foreground">none</span>
+                        )}
+                        {m.pendingPromotionCount > 0 ? (
+                          <Badge variant="warning" className="ml-2">
+                            {m.pendingPromotionCount} pending
+                          </Badge>
+                        ) : null}
+                      </TD>
+                      <TD>
+                        <div className="flex flex-wrap gap-1">
+                          {m.aliases
+                            .filter((a) => a.name !== "production")
+                            .map((a) => (
+                              <AliasBadge key={a.name} name={a.name} version={a.version} />
+                            ))}
+                        </div>
+                      </TD>
+                      <TD align="right" className="tabular-nums">
+                        {m.versionCount}
+                      </TD>
+                      <TD className="text-muted-foreground">
+                        <Time value={m.updatedAt} />
+                      </TD>
+                    </TR>
+                  ))}
+                </TBody>
+              </Table>
+            )}
+          </section>
+          {pending.requests.length > 0 ? (
+            <section aria-labelledby="pending-heading">
+              <h2 id="pending-heading" className="mb-2 text-sm font-semibold">
+                Promotions awaiting approval
+              </h2>
+              <ul className="divide-y divide-border rounded-lg border border-warning/40 bg-card">
+                {pending.requests.map((r) => (
+                  <li
+                    key={r.id}
+                    className="flex items-center justify-between gap-3 px-4 py-2.5 text-sm"
+                  >
+                    <span>
+                      <Link
+                        href={`/models/${encodeURIComponent(r.model)}`}
+                        className="font-medium text-accent hover:underline"
+                      >
+                        {r.model}
+                      </Link>{" "}
+                      {r.alias} → v{r.version.version}
+                      <span className="text-muted-foreground">
+                        {" "}
+                        · requested by {r.requestedBy.label}
+                      </span>
+                    </span>
+                    <Time value={r.createdAt} className="text-xs text-muted-foreground" />
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
+        </div>
         <section aria-labelledby="health-heading">
           <h2 id="health-heading" className="mb-2 text-sm font-semibold">
             System health

@@ -9,6 +9,8 @@ import { loadConfig } from "../../lib/config";
 import { applyMigrations } from "../../lib/db/migrations";
 import { createLogger } from "../../lib/log";
 import { ensureAuthSecret } from "../../lib/system/instance";
+import { createArtifactStore } from "../../lib/storage";
+import { seedDemoContent } from "../../prisma/seed";
 import { ensureBuilt } from "./build";
 import { startDefaultDatabase } from "./database";
 import { SupervisedChild } from "./children";
@@ -82,6 +84,9 @@ async function main() {
         { tokenId: result.token.id, created: result.created, status: result.token.status },
         "bootstrap token",
       );
+    }
+    if (process.env.MODELDECK_DEMO !== "off") {
+      await seedDemoContent(db, createArtifactStore(config), log);
     }
     await db.$disconnect();
 
