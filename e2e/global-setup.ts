@@ -14,6 +14,9 @@ import {
  * Starts the whole app from scratch (fresh data directory, embedded Postgres, production
  * build) the way the README's Quick start does, and keeps the printed admin password.
  */
+/** Small enough that the oversize test is quick; the real ONNX fixtures are about 2 MB. */
+const E2E_MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+
 export default async function globalSetup() {
   mkdirSync(screenshotDir, { recursive: true });
   const dataDir = freshDataDir("e2e");
@@ -22,7 +25,10 @@ export default async function globalSetup() {
   const app = await startApp({
     ports: E2E_PORTS,
     dataDir,
-    env: { MODELDECK_SIGNIN_RATE_LIMIT: "20/60" },
+    env: {
+      MODELDECK_SIGNIN_RATE_LIMIT: "20/60",
+      MODELDECK_MAX_UPLOAD_BYTES: String(E2E_MAX_UPLOAD_BYTES),
+    },
   });
   if (!app.adminPassword) {
     await app.stop();
@@ -33,6 +39,8 @@ export default async function globalSetup() {
     servingURL: app.servingURL,
     adminEmail: app.adminEmail,
     adminPassword: app.adminPassword,
+    dataDir,
+    maxUploadBytes: E2E_MAX_UPLOAD_BYTES,
   };
   mkdirSync(artifactsDir, { recursive: true });
   writeFileSync(stateFile, JSON.stringify(state, null, 2));

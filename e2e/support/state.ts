@@ -7,6 +7,10 @@ export type E2EState = {
   servingURL: string;
   adminEmail: string;
   adminPassword: string;
+  /** The instance's data directory (artifacts live in <dataDir>/artifacts). */
+  dataDir: string;
+  /** MODELDECK_MAX_UPLOAD_BYTES of the e2e instance. */
+  maxUploadBytes: number;
 };
 
 export const artifactsDir = path.resolve(import.meta.dirname, "../.artifacts");
