@@ -11,9 +11,9 @@ import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
 import { formatBytes } from "@/lib/format";
 
-type Progress = { loaded: number; total: number; startedAt: number };
+/** `rate` is bytes per second, computed in the progress event (render must stay pure). */
+type Progress = { loaded: number; total: number; rate: number };
 type ApiErrorBody = { error?: { message?: string } };
-
 
 /**
  * Uploads an ONNX file as a new version: drag and drop or pick a file, watch a real progress
@@ -61,7 +61,12 @@ export function UploadVersion({ modelName }: { modelName: string }) {
     request.responseType = "json";
     const startedAt = performance.now();
     request.upload.onprogress = (e) => {
-      setProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size, startedAt });
+      const elapsed = (performance.now() - startedAt) / 1000;
+      setProgress({
+        loaded: e.loaded,
+        total: e.lengthComputable ? e.total : file.size,
+        rate: elapsed > 0.2 ? e.loaded / elapsed : 0,
+      });
       if (e.lengthComputable && e.loaded >= e.total) setPhase("validating");
     };
     request.onload = () => {
@@ -97,15 +102,14 @@ export function UploadVersion({ modelName }: { modelName: string }) {
     };
     setError(null);
     setPhase("uploading");
-    setProgress({ loaded: 0, total: file.size, startedAt });
+    setProgress({ loaded: 0, total: file.size, rate: 0 });
     request.send(body);
   }
 
   const busy = phase !== "idle";
   const percent =
     progress && progress.total > 0 ? Math.min(100, (progress.loaded / progress.total) * 100) : 0;
-  const elapsed = progress ? (performance.now() - progress.startedAt) / 1000 : 0;
-  const rate = progress && elapsed > 0.2 ? progress.loaded / elapsed : 0;
+  const rate = progress?.rate ?? 0;
 
   return (
     <form onSubmit={submit} className="space-y-4" aria-label="Upload a new version">
