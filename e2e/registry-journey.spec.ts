@@ -120,6 +120,24 @@ test.describe("as the admin", () => {
       `rolled back by ${state.adminEmail}`,
     );
     await snap(page, "24-rolled-back");
+
+    // A free-form alias, and editing the model.
+    await page.getByTestId("version-row-2").getByRole("button", { name: "Actions for v2" }).click();
+    await page.getByRole("menuitem", { name: "Set another alias…" }).click();
+    const aliasDialog = page.getByRole("dialog");
+    await aliasDialog.getByLabel("Alias").fill("challenger");
+    await expect(aliasDialog).toContainText("challenger is created, pointing at v2.");
+    await aliasDialog.getByRole("button", { name: "Set alias" }).click();
+    await expect(page.getByTestId("alias-card-challenger")).toContainText("v2");
+
+    await page.getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByRole("dialog");
+    await edit.getByLabel("Description").fill("Silero VAD, edited");
+    await edit.getByLabel("Tags").fill("audio, third-party");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await expect(edit).toBeHidden();
+    await expect(page.getByText("Silero VAD, edited").first()).toBeVisible();
+    await expect(page.getByText("third-party", { exact: true })).toBeVisible();
   });
 
   test("the audit log shows every step with the actor", async ({ page }) => {
@@ -138,6 +156,7 @@ test.describe("as the admin", () => {
       return all.filter((e) => e.resourceId?.startsWith(`${m}/`));
     }, model);
     expect(entries.map((e) => e.action).sort()).toEqual([
+      "alias.move",
       "alias.move",
       "alias.move",
       "alias.move",

@@ -12,6 +12,7 @@ import {
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
 import { RegistryAction, type RegistryActionProps } from "./registry-action";
+import { SetAliasDialog } from "./set-alias-dialog";
 
 type Props = {
   model: string;
@@ -33,6 +34,7 @@ export function VersionActions(props: Props) {
   const [pending, setPending] = useState<Omit<RegistryActionProps, "open" | "onOpenChange"> | null>(
     null,
   );
+  const [aliasDialog, setAliasDialog] = useState(false);
   const base = `/api/v1/models/${encodeURIComponent(model)}`;
 
   function promote(alias: string) {
@@ -86,6 +88,11 @@ export function VersionActions(props: Props) {
           {items.length === 0 && status === "ready" ? (
             <DropdownMenuItem disabled>Already production and staging</DropdownMenuItem>
           ) : null}
+          {canWrite && status === "ready" ? (
+            <DropdownMenuItem onSelect={() => setAliasDialog(true)}>
+              Set another alias…
+            </DropdownMenuItem>
+          ) : null}
           {canWrite ? <DropdownMenuSeparator /> : null}
           {canWrite && status === "archived" ? (
             <DropdownMenuItem
@@ -131,6 +138,13 @@ export function VersionActions(props: Props) {
           ) : null}
         </DropdownMenuContent>
       </DropdownMenu>
+      <SetAliasDialog
+        model={model}
+        version={version}
+        current={current}
+        open={aliasDialog}
+        onOpenChange={setAliasDialog}
+      />
       {pending ? (
         <RegistryAction {...pending} open onOpenChange={(open) => !open && setPending(null)} />
       ) : null}

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { GitCompareIcon, HistoryIcon, ShieldCheckIcon } from "lucide-react";
 import { AliasBadge } from "@/components/registry/alias-badge";
+import { EditModelDialog } from "@/components/registry/edit-model-dialog";
 import { RegistryAction } from "@/components/registry/registry-action";
 import { UploadVersion } from "@/components/registry/upload-version";
 import { VersionActions } from "@/components/registry/version-actions";
@@ -65,6 +66,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
         description={model.description || undefined}
         actions={
           <>
+            {canWrite ? <EditModelDialog model={model} isAdmin={user.role === "admin"} /> : null}
             {versions.length >= 2 ? (
               <Button asChild variant="outline">
                 <Link
