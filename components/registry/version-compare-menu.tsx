@@ -29,7 +29,7 @@ export function VersionCompareMenu({
   const base = `/models/${encodeURIComponent(model)}/compare`;
   if (others.length === 0) {
     return (
-      <Button variant="outline" disabled title="This model has no other version yet">
+      <Button variant="outline" size="sm" disabled title="This model has no other version yet">
         <GitCompareIcon aria-hidden /> Compare with…
       </Button>
     );
@@ -37,7 +37,7 @@ export function VersionCompareMenu({
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
-        <Button variant="outline">
+        <Button variant="outline" size="sm">
           <GitCompareIcon aria-hidden /> Compare with… <ChevronDownIcon aria-hidden />
         </Button>
       </DropdownMenuTrigger>

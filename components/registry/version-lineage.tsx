@@ -2,9 +2,9 @@ import Link from "next/link";
 import { ExternalLinkIcon, GitCompareIcon } from "lucide-react";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
-import { Card, CardHeader, CardHeading, CardTitle } from "@/components/ui/card";
+import { cn } from "@/components/ui/cn";
 import type { VersionDetail } from "@/lib/registry";
-import { DefRow, Muted } from "./version-metadata";
+import { DefRow, Muted, panelClass } from "./version-metadata";
 
 const actorKind: Record<string, string> = { user: "user", token: "API token", system: "system" };
 
@@ -22,55 +22,45 @@ function Source({ value }: { value: string }) {
   } catch {
     url = null;
   }
-  if (!url) return <span className="font-mono text-xs break-all">{value}</span>;
+  if (!url) return <span className="font-mono text-xs [overflow-wrap:anywhere]">{value}</span>;
   return (
     <a
       href={url.href}
       target="_blank"
       rel="noopener noreferrer"
-      className="inline-flex max-w-full items-start gap-1 font-medium break-all text-accent hover:underline"
+      className="font-medium [overflow-wrap:anywhere] text-accent hover:underline"
     >
       {value}
-      <ExternalLinkIcon aria-hidden className="mt-0.5 size-3.5 shrink-0" />
-      <span className="sr-only">(opens in a new tab)</span>
+      <ExternalLinkIcon aria-hidden className="ml-1 inline size-3.5 align-[-2px]" />
+      <span className="sr-only"> (opens in a new tab)</span>
     </a>
   );
 }
-
-const rowClass = "sm:grid-cols-[7.5rem_minmax(0,1fr)]";
 
 /** Who uploaded the version, when, from where, and what it was derived from. */
 export function VersionLineage({ version }: { version: VersionDetail }) {
   const model = encodeURIComponent(version.model);
   const parent = version.lineage.parent;
+  const kind = actorKind[version.createdBy.type] ?? version.createdBy.type;
   return (
-    <Card>
-      <CardHeader className="border-b border-border pb-3">
-        <CardHeading>
-          <CardTitle as="h2" id="lineage-heading">
-            Lineage
-          </CardTitle>
-        </CardHeading>
-      </CardHeader>
+    <div className={panelClass}>
       <dl>
-        <DefRow label="Uploaded by" className={rowClass}>
-          <span className="font-medium break-all">{version.createdBy.label}</span>{" "}
-          <Muted>
-            <span className="text-xs">
-              ({actorKind[version.createdBy.type] ?? version.createdBy.type})
-            </span>
-          </Muted>
+        <DefRow label="Uploaded by" stacked>
+          <span className="font-medium [overflow-wrap:anywhere]">{version.createdBy.label}</span>
+          {kind !== version.createdBy.label ? (
+            <span className="text-xs text-muted-foreground"> ({kind})</span>
+          ) : null}
         </DefRow>
-        <DefRow label="When" className={rowClass}>
+        <DefRow label="When" stacked>
           <Time value={version.createdAt} className="tabular-nums" />
         </DefRow>
-        <DefRow label="Kind" className={rowClass}>
+        <DefRow label="Kind" stacked>
           <Badge variant="neutral">{version.lineage.kind}</Badge>
           <span className="ml-1.5 text-xs text-muted-foreground">
             {lineageText[version.lineage.kind]}
           </span>
         </DefRow>
-        <DefRow label="Parent" className={rowClass}>
+        <DefRow label="Parent" stacked>
           {parent ? (
             <span className="inline-flex flex-wrap items-center gap-x-2">
               <Link
@@ -91,58 +81,51 @@ export function VersionLineage({ version }: { version: VersionDetail }) {
             <Muted>none</Muted>
           )}
         </DefRow>
-        <DefRow label="Source" className={rowClass}>
+        <DefRow label="Source" stacked>
           {version.source ? <Source value={version.source} /> : <Muted>not stated</Muted>}
         </DefRow>
-        <DefRow label="Original file" className={rowClass}>
+        <DefRow label="Original file" stacked>
           {version.originalFilename ? (
-            <span className="font-mono text-xs break-all">{version.originalFilename}</span>
+            <span className="font-mono text-xs [overflow-wrap:anywhere]">
+              {version.originalFilename}
+            </span>
           ) : (
             <Muted>unknown</Muted>
           )}
         </DefRow>
         {version.archivedAt ? (
-          <DefRow label="Archived" className={rowClass}>
+          <DefRow label="Archived" stacked>
             <Time value={version.archivedAt} className="tabular-nums" />
           </DefRow>
         ) : null}
       </dl>
-    </Card>
+    </div>
   );
 }
 
 /** The uploader's description and tags. */
 export function VersionAbout({ version }: { version: VersionDetail }) {
   return (
-    <Card>
-      <CardHeader className="border-b border-border pb-3">
-        <CardHeading>
-          <CardTitle as="h2" id="about-heading">
-            Description and tags
-          </CardTitle>
-        </CardHeading>
-      </CardHeader>
-      <div className="grid gap-3 px-4 py-3 text-[13px] leading-5">
-        {version.description ? (
-          <p className="break-words whitespace-pre-wrap">{version.description}</p>
+    <div className={cn(panelClass, "grid gap-3 px-4 py-3 text-[13px] leading-5")}>
+      {version.description ? (
+        <p className="break-words whitespace-pre-wrap">{version.description}</p>
+      ) : (
+        <p className="text-muted-foreground">No description.</p>
+      )}
+      <div>
+        <h3 className="mb-1.5 text-xs font-medium text-muted-foreground">Tags</h3>
+        {version.tags.length > 0 ? (
+          <ul className="flex flex-wrap gap-1" aria-label="Tags">
+            {version.tags.map((t) => (
+              <li key={t}>
+                <Badge variant="outline">{t}</Badge>
+              </li>
+            ))}
+          </ul>
         ) : (
-          <p className="text-muted-foreground">No description.</p>
+          <p className="text-xs text-muted-foreground">No tags.</p>
         )}
-        <div>
-          <h3 className="mb-1.5 text-xs font-medium text-muted-foreground">Tags</h3>
-          {version.tags.length > 0 ? (
-            <ul className="flex flex-wrap gap-1" aria-label="Tags">
-              {version.tags.map((t) => (
-                <li key={t}>
-                  <Badge variant="outline">{t}</Badge>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="text-xs text-muted-foreground">No tags.</p>
-          )}
-        </div>
       </div>
-    </Card>
+    </div>
   );
 }

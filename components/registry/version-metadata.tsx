@@ -1,6 +1,5 @@
 import type * as React from "react";
 import { Badge } from "@/components/ui/badge";
-import { Card, CardDescription, CardHeader, CardHeading, CardTitle } from "@/components/ui/card";
 import { cn } from "@/components/ui/cn";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
@@ -47,28 +46,58 @@ export function Muted({ children }: { children: React.ReactNode }) {
   return <span className="text-muted-foreground">{children}</span>;
 }
 
-/** One label/value row of a dense definition list (stacks on narrow screens). */
+/** One label/value row of a dense definition list: label beside the value, or above it. */
 export function DefRow({
   label,
   children,
+  stacked = false,
   className,
 }: {
   label: React.ReactNode;
   children: React.ReactNode;
+  /** For the page's side column: label above the value once that column is narrow (xl). */
+  stacked?: boolean;
   className?: string;
 }) {
   return (
     <div
       className={cn(
-        "grid gap-1 border-b border-border px-4 py-2.5 last:border-b-0 sm:grid-cols-[10rem_minmax(0,1fr)] sm:gap-4",
+        "grid gap-1 border-b border-border px-4 py-2.5 last:border-b-0",
+        "sm:grid-cols-[10rem_minmax(0,1fr)] sm:gap-4",
+        stacked && "xl:grid-cols-1 xl:gap-0.5 xl:py-2",
         className,
       )}
     >
-      <dt className="text-[13px] leading-5 text-muted-foreground">{label}</dt>
+      <dt className={cn("text-[13px] leading-5 text-muted-foreground", stacked && "xl:text-xs")}>
+        {label}
+      </dt>
       <dd className="min-w-0 text-[13px] leading-5">{children}</dd>
     </div>
   );
 }
+
+/** An h2 with an optional one-line note on the right, above a table or panel. */
+export function SectionHeading({
+  id,
+  title,
+  aside,
+}: {
+  id: string;
+  title: React.ReactNode;
+  aside?: React.ReactNode;
+}) {
+  return (
+    <div className="mb-2 flex flex-wrap items-baseline justify-between gap-x-4 gap-y-0.5">
+      <h2 id={id} className="text-sm font-semibold">
+        {title}
+      </h2>
+      {aside ? <div className="text-xs text-muted-foreground">{aside}</div> : null}
+    </div>
+  );
+}
+
+/** The bordered surface a definition list sits on. */
+export const panelClass = "min-w-0 rounded-lg border border-border bg-card shadow-xs";
 
 const TOP_OPS = 10;
 
@@ -137,7 +166,7 @@ function MetadataProps({ metadata }: { metadata: Record<string, string> }) {
             <TD mono className="h-8 align-top font-medium">
               {key}
             </TD>
-            <TD wrap className="h-8 font-mono text-xs break-all whitespace-pre-wrap">
+            <TD wrap className="h-8 align-top font-mono text-xs break-all whitespace-pre-wrap">
               {value || <Muted>(empty)</Muted>}
             </TD>
           </TR>
@@ -157,21 +186,16 @@ export function VersionMetadata({
 }) {
   const s = signature;
   return (
-    <Card>
-      <CardHeader className="border-b border-border pb-3">
-        <CardHeading>
-          <CardTitle as="h2" id="metadata-heading">
-            Metadata
-          </CardTitle>
-          <CardDescription>Read from the ONNX file when it was uploaded.</CardDescription>
-        </CardHeading>
-      </CardHeader>
+    <div className={panelClass}>
       <dl>
         <DefRow label="Size">
-          <span className="font-medium tabular-nums">{formatBytes(version.sizeBytes)}</span>{" "}
-          <Muted>
-            <span className="tabular-nums">{formatCount(version.sizeBytes)}</span> bytes
-          </Muted>
+          <span className="font-medium tabular-nums">{formatBytes(version.sizeBytes)}</span>
+          {version.sizeBytes >= 1024 ? (
+            <Muted>
+              {" "}
+              <span className="tabular-nums">{formatCount(version.sizeBytes)}</span> bytes
+            </Muted>
+          ) : null}
         </DefRow>
         <DefRow label="SHA-256">
           <div className="flex items-start gap-2">
@@ -209,11 +233,15 @@ export function VersionMetadata({
                 <Muted>not stated</Muted>
               )}
             </DefRow>
-            {s.domain || s.modelVersion ? (
-              <DefRow label="Model domain / version">
-                <span className="font-mono text-xs">{s.domain || "—"}</span>
-                <Muted> · </Muted>
-                <span className="tabular-nums">{s.modelVersion || "—"}</span>
+            {s.domain ? (
+              <DefRow label="Model domain">
+                <span className="font-mono text-xs">{s.domain}</span>
+              </DefRow>
+            ) : null}
+            {s.modelVersion ? (
+              <DefRow label="Model version">
+                <span className="tabular-nums">{s.modelVersion}</span>{" "}
+                <Muted>set in the file by its author</Muted>
               </DefRow>
             ) : null}
             <DefRow label="Graph">
@@ -270,6 +298,6 @@ export function VersionMetadata({
           </DefRow>
         )}
       </dl>
-    </Card>
+    </div>
   );
 }
