@@ -25,13 +25,22 @@ type Search = Promise<Record<string, string | string[] | undefined>>;
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
 
+/** The model name from the path; a malformed escape cannot name a model (404, not 500). */
+function decodeName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    notFound();
+  }
+}
+
 function orNotFound(error: unknown): never {
   if (error instanceof ApiError && error.status === 404) notFound();
   throw error;
 }
 
 export async function generateMetadata({ params }: { params: Params }) {
-  return { title: `Compare · ${decodeURIComponent((await params).name)} · ModelDeck` };
+  return { title: `Compare · ${decodeName((await params).name)} · ModelDeck` };
 }
 
 /** The versions the pickers start on: what the URL says, else the two newest. */
@@ -65,7 +74,7 @@ export default async function ComparePage({
   params: Params;
   searchParams: Search;
 }) {
-  const name = decodeURIComponent((await params).name);
+  const name = decodeName((await params).name);
   const query = await searchParams;
   const rawA = one(query.a);
   const rawB = one(query.b);

@@ -29,6 +29,15 @@ function versionNumber(text: string): number | null {
   return /^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= 2_147_483_647 ? Number(text) : null;
 }
 
+/** The model name from the path; a malformed escape cannot name a model (404, not 500). */
+function decodeName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    notFound();
+  }
+}
+
 function orNotFound(error: unknown): never {
   if (error instanceof ApiError && error.status === 404) notFound();
   throw error;
@@ -36,14 +45,14 @@ function orNotFound(error: unknown): never {
 
 export async function generateMetadata({ params }: { params: Params }) {
   const { name, version } = await params;
-  return { title: `v${version} · ${decodeURIComponent(name)} · ModelDeck` };
+  return { title: `v${version} · ${decodeName(name)} · ModelDeck` };
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export default async function VersionPage({ params }: { params: Params }) {
   const raw = await params;
-  const name = decodeURIComponent(raw.name);
+  const name = decodeName(raw.name);
   const number = versionNumber(raw.version);
   const user = await requireUser(`/models/${encodeURIComponent(name)}/versions/${raw.version}`);
   if (number === null) notFound();
