@@ -142,15 +142,32 @@ test("an oversize body is a 413 (multipart and raw) and leaves nothing", async (
   expect(storeFiles()).toEqual(filesBefore);
 });
 
-test("a filename with ../ cannot escape; the file is stored by content", async () => {
+test("a filename with ../ is refused; a plain upload is stored by content", async () => {
+  const filesBefore = storeFiles();
+  for (const name of ["../../../../etc/passwd.onnx", "..\\..\\model.onnx"]) {
+    const bad = await upload({ name, mimeType: "application/octet-stream", buffer: legacy });
+    expect(bad.status(), name).toBe(400);
+    expect((await bad.json()).error.message).toContain('".." path segment');
+  }
+  const raw = await api.post(`/api/v1/models/${model}/versions`, {
+    headers: {
+      "content-type": "application/octet-stream",
+      "x-modeldeck-filename": "../model.onnx",
+    },
+    data: legacy,
+  });
+  expect(raw.status()).toBe(400);
+  expect(await versionCount()).toBe(0);
+  expect(storeFiles()).toEqual(filesBefore);
+
   const res = await upload({
-    name: "../../../../etc/passwd.onnx",
+    name: "C:\\Users\\me\\vad.onnx",
     mimeType: "application/octet-stream",
     buffer: legacy,
   });
   expect(res.status()).toBe(201);
   const { version } = await res.json();
-  expect(version.originalFilename).toBe("passwd.onnx");
+  expect(version.originalFilename).toBe("vad.onnx");
   expect(version.storageKey).toBe(
     `sha256/${version.sha256.slice(0, 2)}/${version.sha256.slice(2, 4)}/${version.sha256}`,
   );

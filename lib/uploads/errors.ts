@@ -12,6 +12,7 @@ export type UploadErrorReason =
   | "duplicate_field"
   | "unknown_field"
   | "malformed"
+  | "invalid_filename"
   | "aborted";
 
 /**

@@ -1,3 +1,5 @@
+import { UploadError } from "./errors";
+
 /**
  * A client's file name is shown to people ("uploaded model.onnx"), never used as a path: the
  * store names files by digest. Still, it is cleaned so that what is shown is one plain name.
@@ -23,4 +25,21 @@ export function sanitizeFilename(raw: string | null | undefined): string | null 
     name = chars.slice(0, MAX_FILENAME_LENGTH - ext.length).join("") + ext;
   }
   return name === "" ? null : name;
+}
+
+/**
+ * A name with a ".." path segment is a path-traversal attempt, not a file a person picked
+ * (browsers send base names; some old clients send full Windows paths, which is fine).
+ * Refused outright with a 400 rather than quietly cleaned.
+ */
+export function hasTraversalSegment(raw: string | null | undefined): boolean {
+  return typeof raw === "string" && raw.split(/[/\\]/).some((segment) => segment.trim() === "..");
+}
+
+export function traversalError(): UploadError {
+  return new UploadError(
+    "bad_request",
+    "invalid_filename",
+    'The file name contains a ".." path segment; send the plain file name (e.g. model.onnx).',
+  );
 }

@@ -9,7 +9,7 @@ import {
 } from "../storage";
 import { readableFromBody } from "./body";
 import { UploadError, fileTooLarge, uploadAborted } from "./errors";
-import { sanitizeFilename } from "./filename";
+import { hasTraversalSegment, sanitizeFilename, traversalError } from "./filename";
 import { METADATA_HEADER_PREFIX, declaredContentLength, mediaTypeOf } from "./headers";
 
 export const FILE_FIELD = "file";
@@ -129,7 +129,7 @@ function readMultipart(
       headers: { "content-type": contentType },
       // UTF-8 names from browsers; busboy's default (latin1) would garble "模型.onnx".
       defParamCharset: "utf8",
-      preservePath: false,
+      preservePath: true, // so a ".." in the name is seen and refused; sanitizeFilename keeps the base name
       fileHwm: 64 * 1024,
       limits: {
         fields: maxFields,
@@ -155,6 +155,8 @@ function readMultipart(
     let filename: string | null = null;
     let staging: Promise<StagedArtifact> | undefined;
     let failure: Error | undefined;
+    /** A client mistake reported after the body has been read (see the file handler). */
+    let deferred: Error | undefined;
     const stageAbort = new AbortController();
 
     const fail = (error: unknown) => {
@@ -194,6 +196,18 @@ function readMultipart(
         return fail(
           new UploadError("bad_request", "too_many_files", "Send exactly one file per upload."),
         );
+      }
+      if (hasTraversalSegment(info.filename)) {
+        // Refuse once the body is read: answering mid-upload resets the client's connection
+        // before it sees the 400. The bytes are drained, never stored, and still bounded.
+        deferred ??= traversalError();
+        let drained = 0;
+        stream.on("data", (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > maxBytes) fail(fileTooLarge(maxBytes));
+        });
+        stream.resume();
+        return;
       }
       filename = sanitizeFilename(info.filename);
       staging = store.stage(stream, {
@@ -239,6 +253,7 @@ function readMultipart(
       async () => {
         signal.removeEventListener("abort", onAbort);
         if (failure) return;
+        if (deferred) return fail(deferred);
         if (!staging) return fail(missingFile());
         let staged: StagedArtifact;
         try {
@@ -281,6 +296,7 @@ function rawMetadata(
     if (name !== "filename" && allowed && !allowed.has(name)) throw unknownField(header);
     put(name, value);
   }
+  if (hasTraversalSegment(values.get("filename"))) throw traversalError();
   const filename = sanitizeFilename(values.get("filename"));
   values.delete("filename");
   return { filename, fields: Object.fromEntries(values) };

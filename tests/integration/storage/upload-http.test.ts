@@ -103,7 +103,7 @@ describe("readUpload over real HTTP", () => {
       headers: {
         "content-type": "application/octet-stream",
         "x-modeldeck-tags": "a,b",
-        "x-modeldeck-filename": "../../weights.onnx",
+        "x-modeldeck-filename": "models/weights.onnx",
       },
     });
     expect(status).toBe(201);
@@ -240,13 +240,16 @@ describe("readUpload over real HTTP", () => {
 
   it("never lets a file name escape: it is display text, the path is the digest", async () => {
     const data = Buffer.from("payload");
-    const names = [
-      "../../escape.onnx",
-      "..\\..\\escape.onnx",
-      "/etc/passwd",
-      "a\u202eb\u200b.onnx",
-    ];
-    const expected = ["escape.onnx", "escape.onnx", "passwd", "ab.onnx"];
+    // ".." segments are traversal attempts: refused (400), nothing staged.
+    for (const name of ["../../escape.onnx", "..\\..\\escape.onnx"]) {
+      const form = new FormData();
+      form.append("file", new Blob([data]), name);
+      const { status, body } = await post(server.url, { body: form });
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(body)).toContain("invalid_filename");
+    }
+    const names = ["C:\\Users\\me\\escape.onnx", "/etc/passwd", "a\u202eb\u200b.onnx"];
+    const expected = ["escape.onnx", "passwd", "ab.onnx"];
     for (const [i, name] of names.entries()) {
       const form = new FormData();
       form.append("file", new Blob([data]), name);
@@ -255,7 +258,7 @@ describe("readUpload over real HTTP", () => {
       expect(body.filename).toBe(expected[i]);
       expect(body.key).toBe(store.keyFor(sha(data)));
     }
-    const raw = await post(`${server.url}?filename=..%2F..%2Fx%00y%0A.onnx`, {
+    const raw = await post(`${server.url}?filename=dir%2Fx%00y%0A.onnx`, {
       body: data,
       headers: { "content-type": "application/octet-stream" },
     });
