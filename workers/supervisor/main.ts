@@ -86,7 +86,10 @@ async function main() {
       );
     }
     if (process.env.MODELDECK_DEMO !== "off") {
-      await seedDemoContent(db, createArtifactStore(config), log);
+      // The demo is a convenience: failing to seed it must not keep ModelDeck from starting.
+      await seedDemoContent(db, createArtifactStore(config), log).catch((err: unknown) =>
+        log.error({ err }, "could not seed the demo model; continuing without it"),
+      );
     }
     await db.$disconnect();
 
