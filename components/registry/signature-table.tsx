@@ -36,7 +36,15 @@ function Dims({ shape }: { shape: OnnxDim[] | null }) {
   );
 }
 
-function ValueRows({ values, kind }: { values: OnnxValueSignature[]; kind: "input" | "output" }) {
+function ValueRows({
+  values,
+  kind,
+  showDescription,
+}: {
+  values: OnnxValueSignature[];
+  kind: "input" | "output";
+  showDescription: boolean;
+}) {
   return values.map((v) => (
     <TR key={`${kind}-${v.name}`} data-testid={`signature-${kind}-${v.name}`}>
       <TD>
@@ -47,16 +55,22 @@ function ValueRows({ values, kind }: { values: OnnxValueSignature[]; kind: "inpu
       <TD>
         <Dims shape={v.shape} />
       </TD>
-      <TD className="max-w-80 truncate text-muted-foreground" title={v.docString}>
-        {v.kind !== "tensor" ? <span className="mr-2 font-mono text-xs">{v.type}</span> : null}
-        {v.docString}
-      </TD>
+      {showDescription ? (
+        <TD className="max-w-80 truncate text-muted-foreground" title={v.docString}>
+          {v.kind !== "tensor" ? <span className="mr-2 font-mono text-xs">{v.type}</span> : null}
+          {v.docString}
+        </TD>
+      ) : null}
     </TR>
   ));
 }
 
 /** Inputs and outputs of an ONNX model: names, element types and shapes (symbolic dims highlighted). */
 export function SignatureTable({ signature }: { signature: OnnxSignature }) {
+  const values = [...signature.inputs, ...signature.outputs];
+  // Most exporters write no per-value docs or non-tensor types; then the column is noise.
+  const showDescription = values.some((v) => v.docString !== "" || v.kind !== "tensor");
+  const columns = showDescription ? 5 : 4;
   return (
     <Table aria-label="Signature">
       <THead>
@@ -65,16 +79,16 @@ export function SignatureTable({ signature }: { signature: OnnxSignature }) {
           <TH>Name</TH>
           <TH>Type</TH>
           <TH>Shape</TH>
-          <TH>Description</TH>
+          {showDescription ? <TH>Description</TH> : null}
         </TR>
       </THead>
       <TBody>
         {signature.inputs.length + signature.outputs.length === 0 ? (
-          <TEmptyRow colSpan={5}>This model declares no inputs or outputs.</TEmptyRow>
+          <TEmptyRow colSpan={columns}>This model declares no inputs or outputs.</TEmptyRow>
         ) : (
           <>
-            <ValueRows values={signature.inputs} kind="input" />
-            <ValueRows values={signature.outputs} kind="output" />
+            <ValueRows values={signature.inputs} kind="input" showDescription={showDescription} />
+            <ValueRows values={signature.outputs} kind="output" showDescription={showDescription} />
           </>
         )}
       </TBody>
