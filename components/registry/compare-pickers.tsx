@@ -1,7 +1,7 @@
+import { NativeSelect } from "@/components/ui/native-select";
 import Link from "next/link";
 import { ArrowRightIcon, ArrowRightLeftIcon } from "lucide-react";
 import { Button } from "@/components/ui/button";
-import { controlBase } from "@/components/ui/cn";
 import { Field } from "@/components/ui/field";
 
 export type PickableVersion = { version: number; aliases: string[]; archived: boolean };
@@ -21,12 +21,7 @@ function VersionSelect({
   versions: readonly PickableVersion[];
 }) {
   return (
-    <select
-      name={name}
-      defaultValue={value === null ? "" : String(value)}
-      required
-      className={`${controlBase} h-8 px-2 text-sm`}
-    >
+    <NativeSelect name={name} defaultValue={value === null ? "" : String(value)} required>
       {value === null ? (
         <option value="" disabled>
           Choose a version
@@ -37,7 +32,7 @@ function VersionSelect({
           {optionLabel(v)}
         </option>
       ))}
-    </select>
+    </NativeSelect>
   );
 }
 

@@ -56,9 +56,9 @@ async function readJson(request: Request): Promise<unknown> {
 }
 
 /**
- * Wraps a route handler: authenticates, checks the contract's permission, validates params,
- * query and body (unknown fields rejected), calls the handler, validates nothing further on
- * the way out but serialises its result, and maps every error to the standard error body.
+ * Wraps a route handler: authenticates and checks the contract's permission (via
+ * `streamRoute`), validates params, query and body (unknown fields rejected), calls the
+ * handler, serialises its result, and maps every error to the standard error body.
  */
 export function apiRoute<
   P extends z.ZodObject,
@@ -66,39 +66,21 @@ export function apiRoute<
   B extends z.ZodType,
   R extends z.ZodType,
 >(contract: Contract<P, Q, B, R>, handler: (ctx: RouteContext<P, Q, B>) => Promise<z.input<R>>) {
-  return async (request: Request, next?: NextRouteContext): Promise<Response> => {
-    try {
-      const db = getPrisma();
-      const principal = await authenticate(db, getAuth(), request);
-      if (contract.scope !== "authenticated") requireScope(principal, contract.scope);
-
-      const rawParams = next ? await next.params : {};
-      const params = contract.params ? parseOrThrow(contract.params, rawParams, "path") : {};
-      const url = new URL(request.url);
-      const query = contract.query
-        ? parseOrThrow(contract.query, Object.fromEntries(url.searchParams), "query")
-        : {};
-      const body = contract.body
-        ? parseOrThrow(contract.body, await readJson(request), "body")
-        : undefined;
-
-      const result = await handler({
-        principal,
-        params,
-        query,
-        body,
-        db,
-        ipAddress: request.headers.get(CLIENT_IP_HEADER),
-        request,
-      } as RouteContext<P, Q, B>);
-      return Response.json(result, {
-        status: contract.successStatus ?? 200,
-        headers: { "cache-control": "no-store" },
-      });
-    } catch (error) {
-      return toErrorResponse(error, request);
-    }
-  };
+  return streamRoute(contract.scope, async ({ params: rawParams, request, ...ctx }) => {
+    const params = contract.params ? parseOrThrow(contract.params, rawParams, "path") : {};
+    const url = new URL(request.url);
+    const query = contract.query
+      ? parseOrThrow(contract.query, Object.fromEntries(url.searchParams), "query")
+      : {};
+    const body = contract.body
+      ? parseOrThrow(contract.body, await readJson(request), "body")
+      : undefined;
+    const result = await handler({ ...ctx, params, query, body, request } as RouteContext<P, Q, B>);
+    return Response.json(result, {
+      status: contract.successStatus ?? 200,
+      headers: { "cache-control": "no-store" },
+    });
+  });
 }
 
 function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
@@ -127,15 +109,19 @@ export type StreamRouteContext = {
 };
 
 /**
- * For routes whose body or response is a stream (uploads, downloads): the same
- * authentication, permission check and error mapping as `apiRoute`, without JSON parsing.
+ * The one place a request is authenticated, checked against a permission and has its errors
+ * mapped. Routes whose body or response is a stream (uploads, downloads) use it directly;
+ * `apiRoute` adds JSON validation on top.
  */
-export function streamRoute(scope: Scope, handler: (ctx: StreamRouteContext) => Promise<Response>) {
+export function streamRoute(
+  scope: Scope | "authenticated",
+  handler: (ctx: StreamRouteContext) => Promise<Response>,
+) {
   return async (request: Request, next?: NextRouteContext): Promise<Response> => {
     try {
       const db = getPrisma();
       const principal = await authenticate(db, getAuth(), request);
-      requireScope(principal, scope);
+      if (scope !== "authenticated") requireScope(principal, scope);
       const raw = next ? await next.params : {};
       const params = Object.fromEntries(
         Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]),

@@ -1,4 +1,5 @@
 import type { Prisma } from "../db/generated/client";
+import { likeLiteral } from "../db/like";
 
 /**
  * The audit log answers "who did that?". `recordAudit` is the only writer and takes the
@@ -70,9 +71,6 @@ export type AuditEntryView = {
   after: unknown;
   ipAddress: string | null;
 };
-
-/** Prisma hands `contains`/`startsWith` to (I)LIKE unescaped: make "%", "_" and "\\" literal. */
-const likeLiteral = (text: string) => text.replace(/[\\%_]/g, "\\$&");
 
 export function auditWhere(filter: AuditFilter): Prisma.AuditEntryWhereInput {
   const where: Prisma.AuditEntryWhereInput = {};

@@ -8,7 +8,15 @@ import { verifyApiToken } from "./tokens";
 
 /** Who is making a request: a signed-in person (cookie session) or an API token. */
 export type Principal =
-  | { kind: "user"; id: string; name: string; email: string; role: Role }
+  | {
+      kind: "user";
+      id: string;
+      name: string;
+      email: string;
+      role: Role;
+      /** The session this request came with (kept when the person changes their password). */
+      sessionToken: string;
+    }
   | { kind: "token"; id: string; name: string; role: Role };
 
 export function actorOf(principal: Principal): Actor & { role: Role } {
@@ -72,7 +80,14 @@ export async function authenticate(
     throw new ApiError("unauthenticated", "This account is disabled.");
   }
   assertSameOrigin(request.method, request.headers);
-  return { kind: "user", id: user.id, name: user.name, email: user.email, role: user.role };
+  return {
+    kind: "user",
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: user.role,
+    sessionToken: session.session.token,
+  };
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {

@@ -3,6 +3,7 @@ import { recordAudit, type Actor } from "../audit";
 import type { Role } from "../auth/roles";
 import { isUniqueViolation } from "../db/errors";
 import type { Prisma, PrismaClient } from "../db/generated/client";
+import { likeLiteral } from "../db/like";
 import { notifyModelEvent } from "./events";
 import {
   check,
@@ -15,7 +16,6 @@ import {
 } from "./names";
 import {
   findModelId,
-  likeLiteral,
   lockModel,
   modelInclude,
   pageOf,

@@ -328,9 +328,6 @@ export function toRequestView(
 /** Version numbers are positive Postgres integers; anything else cannot exist (404, not 500). */
 export const isVersionNumber = (n: number) => Number.isInteger(n) && n >= 1 && n <= 2_147_483_647;
 
-/** Prisma hands `contains` to (I)LIKE unescaped: make "%", "_" and "\\" literal. */
-export const likeLiteral = (text: string) => text.replace(/[\\%_]/g, "\\$&");
-
 export function pageOf(input: { page?: number; pageSize?: number }, maxPageSize = 200) {
   const page = Math.max(1, Math.floor(input.page ?? 1));
   const pageSize = Math.min(maxPageSize, Math.max(1, Math.floor(input.pageSize ?? 50)));

@@ -9,7 +9,7 @@ import { readUpload } from "../uploads";
 import { getModel } from "./models";
 import { tagsSchema } from "./names";
 import type { VersionDetail } from "./shared";
-import { createVersion } from "./versions";
+import { assertNewContent, createVersion } from "./versions";
 
 /** Metadata an upload may carry beside the file (multipart fields, query or X-ModelDeck-* headers). */
 export const UPLOAD_FIELDS = ["description", "tags", "source"] as const;
@@ -69,19 +69,7 @@ export async function uploadVersion(
   let version: VersionDetail;
   try {
     const tags = parseTags(fields.tags);
-    // Same bytes already a version: say so before the (possibly long) onnxruntime load.
-    // createVersion enforces it again under concurrency.
-    const duplicate = await db.modelVersion.findFirst({
-      where: { model: { name: input.modelName }, sha256: staged.sha256 },
-      select: { version: true },
-    });
-    if (duplicate) {
-      throw new ApiError(
-        "conflict",
-        `These bytes (sha256 ${staged.sha256.slice(0, 12)}…) are already version ${duplicate.version} of model ${input.modelName}.`,
-        { existingVersion: duplicate.version, sha256: staged.sha256 },
-      );
-    }
+    await assertNewContent(db, input.modelName, staged.sha256);
     const signature = await inspectOnnxFile(staged.tempPath, {
       signal: input.request.signal,
     }).catch((error: unknown) => {

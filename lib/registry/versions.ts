@@ -119,6 +119,34 @@ function baseName(name: string): string {
  * a 409 naming the existing version (and nothing is written): the caller may then drop its
  * staged copy unless another version references the storage key.
  */
+/** 409 for bytes a model already has as a version; the message names that version. */
+function duplicateContent(
+  modelName: string,
+  sha256: string,
+  existing: { id: string; version: number },
+) {
+  return conflict(
+    `These bytes (sha256 ${sha256.slice(0, 12)}…) are already version ${existing.version} of model ${modelName}.`,
+    { existingVersion: existing.version, existingVersionId: existing.id, sha256 },
+  );
+}
+
+/**
+ * The same 409 as createVersion, asked before expensive work (an upload's onnxruntime load
+ * check); createVersion still enforces it under the model lock.
+ */
+export async function assertNewContent(
+  db: PrismaClient,
+  modelName: string,
+  sha256: string,
+): Promise<void> {
+  const existing = await db.modelVersion.findFirst({
+    where: { model: { name: modelName }, sha256 },
+    select: { id: true, version: true },
+  });
+  if (existing) throw duplicateContent(modelName, sha256, existing);
+}
+
 export async function createVersion(
   db: PrismaClient,
   actor: Actor,
@@ -144,19 +172,13 @@ export async function createVersion(
     throw invalid([{ field: "lineage.parentVersion", message: "must be a version number" }]);
   }
 
-  const duplicate = (modelName: string, existing: { id: string; version: number }) =>
-    conflict(
-      `These bytes (sha256 ${sha256.slice(0, 12)}…) are already version ${existing.version} of model ${modelName}.`,
-      { existingVersion: existing.version, existingVersionId: existing.id, sha256 },
-    );
-
   const created = db.$transaction(async (tx) => {
     const model = await lockModel(tx, { name: input.modelName });
     const existing = await tx.modelVersion.findUnique({
       where: { modelId_sha256: { modelId: model.id, sha256 } },
       select: { id: true, version: true },
     });
-    if (existing) throw duplicate(model.name, existing);
+    if (existing) throw duplicateContent(model.name, sha256, existing);
     let parentVersionId: string | null = null;
     if (parentNumber !== null) {
       const parent = await tx.modelVersion.findUnique({
@@ -233,7 +255,7 @@ export async function createVersion(
       select: { id: true, version: true },
     });
     throw existing
-      ? duplicate(model.name, existing)
+      ? duplicateContent(model.name, sha256, existing)
       : conflict("Another version was registered at the same moment; try again.");
   });
 }

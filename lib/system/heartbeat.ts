@@ -45,6 +45,11 @@ export function startHeartbeat(
       .catch(onError)
       .finally(() => (inFlight = undefined));
   };
+  // Forget processes that died a day ago without saying goodbye, so the table stays small.
+  // Done once per process start, not on every health check (which must stay a read).
+  void db.processHeartbeat
+    .deleteMany({ where: { lastSeenAt: { lt: new Date(startedAt.getTime() - 24 * 3600_000) } } })
+    .catch(onError);
   safeBeat();
   const timer = setInterval(safeBeat, HEARTBEAT_INTERVAL_MS);
   timer.unref();
@@ -60,10 +65,6 @@ export function startHeartbeat(
 }
 
 export async function liveInstances(db: PrismaClient, kind: ProcessKind, now = new Date()) {
-  // Forget rows of processes that died without saying goodbye, so the table stays small.
-  await db.processHeartbeat.deleteMany({
-    where: { lastSeenAt: { lt: new Date(now.getTime() - 24 * 3600_000) } },
-  });
   return db.processHeartbeat.findMany({
     where: { kind, lastSeenAt: { gte: new Date(now.getTime() - HEARTBEAT_STALE_MS) } },
     orderBy: { lastSeenAt: "desc" },

@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PrismaPg } from "@prisma/adapter-pg";
 import { SYSTEM_ACTOR } from "../../lib/audit";
 import { registerBootstrapToken } from "../../lib/auth/tokens";
 import { ensureInitialAdmin } from "../../lib/auth/users";
 import { loadConfig } from "../../lib/config";
+import { disconnectPrisma, getPrisma } from "../../lib/db/client";
 import { applyMigrations } from "../../lib/db/migrations";
 import { createLogger } from "../../lib/log";
 import { ensureAuthSecret } from "../../lib/system/instance";
@@ -67,8 +67,9 @@ async function main() {
     }
     await applyMigrations(databaseUrl, { log });
 
-    const { PrismaClient } = await import("../../lib/db/generated/client");
-    const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+    // The children get the same URL through their environment.
+    process.env.DATABASE_URL = databaseUrl;
+    const db = getPrisma();
     const secret = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
     const admin = await ensureInitialAdmin(db, {
       email: process.env.MODELDECK_ADMIN_EMAIL ?? "admin@modeldeck.local",
@@ -91,7 +92,7 @@ async function main() {
         log.error({ err }, "could not seed the demo model; continuing without it"),
       );
     }
-    await db.$disconnect();
+    await disconnectPrisma();
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,

@@ -1,3 +1,5 @@
+import { firstParam, type SearchParams } from "../search-params";
+import { NativeSelect } from "@/components/ui/native-select";
 import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
 import { AliasBadge } from "@/components/registry/alias-badge";
@@ -5,7 +7,6 @@ import { CreateModelDialog } from "@/components/registry/create-model-dialog";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { controlBase } from "@/components/ui/cn";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
@@ -19,21 +20,22 @@ import { requireUser } from "../current-user";
 
 export const metadata = { title: "Models · ModelDeck" };
 
-type Search = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
-
-export default async function ModelsPage({ searchParams }: { searchParams: Promise<Search> }) {
+export default async function ModelsPage({
+  searchParams,
+}: {
+  searchParams: Promise<SearchParams>;
+}) {
   const user = await requireUser("/models");
   const params = await searchParams;
-  const page = Math.max(1, Number(one(params.page)) || 1);
+  const page = Math.max(1, Number(firstParam(params.page)) || 1);
   const pageSize = 50;
-  const taskParam = one(params.task);
+  const taskParam = firstParam(params.task);
   const task = MODEL_TASKS.includes(taskParam as ModelTask) ? (taskParam as ModelTask) : undefined;
-  const production = one(params.production);
+  const production = firstParam(params.production);
   const filter = {
-    search: one(params.search),
+    search: firstParam(params.search),
     task,
-    tag: one(params.tag),
+    tag: firstParam(params.tag),
     hasProduction: production === "yes" ? true : production === "no" ? false : undefined,
   };
   const result = await listModels(getPrisma(), { ...filter, page, pageSize });
@@ -72,32 +74,24 @@ export default async function ModelsPage({ searchParams }: { searchParams: Promi
               <Input name="search" defaultValue={filter.search} placeholder="name or description" />
             </Field>
             <Field label="Task">
-              <select
-                name="task"
-                defaultValue={task ?? ""}
-                className={`${controlBase} h-8 px-2 text-sm`}
-              >
+              <NativeSelect name="task" defaultValue={task ?? ""}>
                 <option value="">Any task</option>
                 {MODEL_TASKS.map((t) => (
                   <option key={t} value={t}>
                     {t}
                   </option>
                 ))}
-              </select>
+              </NativeSelect>
             </Field>
             <Field label="Tag">
               <Input name="tag" defaultValue={filter.tag} placeholder="e.g. tabular" />
             </Field>
             <Field label="Production">
-              <select
-                name="production"
-                defaultValue={production ?? ""}
-                className={`${controlBase} h-8 px-2 text-sm`}
-              >
+              <NativeSelect name="production" defaultValue={production ?? ""}>
                 <option value="">Any</option>
                 <option value="yes">Has a production version</option>
                 <option value="no">No production version</option>
-              </select>
+              </NativeSelect>
             </Field>
             <div className="flex items-end gap-2">
               <Button type="submit" size="sm" variant="primary">

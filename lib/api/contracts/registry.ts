@@ -1,5 +1,4 @@
 import {
-  aliasNameSchema,
   descriptionSchema,
   modelNameSchema,
   modelTaskSchema,
@@ -127,6 +126,12 @@ const PromotionRequest = registry.register(
 const modelParams = z.object({ name: ModelName });
 const versionParams = z.object({ name: ModelName, version: VersionNumber });
 const aliasParams = z.object({ name: ModelName, alias: AliasName });
+const historyQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    beforeId: z.string().regex(/^\d+$/).optional(),
+  })
+  .strict();
 const boolQuery = z.enum(["true", "false"]).transform((v) => v === "true");
 
 export const listModels = defineContract({
@@ -416,12 +421,7 @@ export const aliasHistory = defineContract({
   scope: "models:read",
   extraErrors: { 404: "No such model." },
   params: aliasParams,
-  query: z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      beforeId: z.string().regex(/^\d+$/).optional(),
-    })
-    .strict(),
+  query: historyQuery,
   response: z.object({ history: z.array(AliasHistoryEntry) }),
 });
 
@@ -434,12 +434,7 @@ export const modelHistory = defineContract({
   scope: "models:read",
   extraErrors: { 404: "No such model." },
   params: modelParams,
-  query: z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      beforeId: z.string().regex(/^\d+$/).optional(),
-    })
-    .strict(),
+  query: historyQuery,
   response: z.object({ history: z.array(AliasHistoryEntry) }),
 });
 
@@ -537,5 +532,3 @@ export const cancelPromotion = defineContract({
   body: decisionBody,
   response: z.object({ request: PromotionRequest }),
 });
-
-export { aliasNameSchema };

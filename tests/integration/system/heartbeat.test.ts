@@ -110,7 +110,7 @@ describe("process heartbeats", () => {
     }
   });
 
-  it("does not count processes that stopped beating, and forgets rows older than a day", async () => {
+  it("does not count processes that stopped beating; a starting process forgets rows older than a day", async () => {
     const now = new Date();
     const ago = (ms: number) => new Date(now.getTime() - ms);
     await seedBeat("fresh", "scheduler", ago(1_000));
@@ -121,7 +121,17 @@ describe("process heartbeats", () => {
 
     const live = await liveInstances(db.client, "scheduler", now);
     expect(live.map((r) => r.instanceId)).toEqual(["fresh", "edge"]); // most recent first
-    const remaining = await db.client.processHeartbeat.findMany({ orderBy: { instanceId: "asc" } });
-    expect(remaining.map((r) => r.instanceId)).toEqual(["edge", "fresh", "other-kind", "stale"]);
+    // Reporting is a read: nothing is deleted by asking.
+    expect(await db.client.processHeartbeat.count()).toBe(5);
+
+    const heartbeat = start("serving");
+    await vi.waitFor(async () => {
+      const remaining = await db.client.processHeartbeat.findMany({
+        where: { instanceId: { not: heartbeat.instanceId } },
+        orderBy: { instanceId: "asc" },
+      });
+      expect(remaining.map((r) => r.instanceId)).toEqual(["edge", "fresh", "other-kind", "stale"]);
+    }, WAIT);
+    expect(heartbeat.errors).toEqual([]);
   });
 });

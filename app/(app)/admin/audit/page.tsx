@@ -1,3 +1,5 @@
+import { firstParam, type SearchParams } from "../../search-params";
+import { NativeSelect } from "@/components/ui/native-select";
 import { Button } from "@/components/ui/button";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
@@ -8,13 +10,9 @@ import { auditFacets, listAuditEntries } from "@/lib/audit";
 import { getPrisma } from "@/lib/db/client";
 import { ChangeList } from "@/components/admin/change-list";
 import { Time } from "@/components/time";
-import { controlBase } from "@/components/ui/cn";
 import { requireScope } from "../../current-user";
 
 export const metadata = { title: "Audit log · ModelDeck" };
-
-type Search = Record<string, string | string[] | undefined>;
-const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
 
 function parseDate(value: string | undefined, endOfDay = false): Date | undefined {
   if (!value) return undefined;
@@ -24,18 +22,18 @@ function parseDate(value: string | undefined, endOfDay = false): Date | undefine
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-export default async function AuditPage({ searchParams }: { searchParams: Promise<Search> }) {
+export default async function AuditPage({ searchParams }: { searchParams: Promise<SearchParams> }) {
   await requireScope("audit:read", "/admin/audit");
   const params = await searchParams;
-  const page = Math.max(1, Number(one(params.page)) || 1);
+  const page = Math.max(1, Number(firstParam(params.page)) || 1);
   const pageSize = 50;
   const db = getPrisma();
   const filter = {
-    actor: one(params.actor),
-    action: one(params.action),
-    resourceType: one(params.resourceType),
-    from: parseDate(one(params.from)),
-    to: parseDate(one(params.to), true),
+    actor: firstParam(params.actor),
+    action: firstParam(params.action),
+    resourceType: firstParam(params.resourceType),
+    from: parseDate(firstParam(params.from)),
+    to: parseDate(firstParam(params.to), true),
   };
   const [result, facets] = await Promise.all([
     listAuditEntries(db, filter, { page, pageSize }),
@@ -58,38 +56,30 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <Input name="actor" defaultValue={filter.actor} placeholder="email or token name" />
         </Field>
         <Field label="Action">
-          <select
-            name="action"
-            defaultValue={filter.action ?? ""}
-            className={`${controlBase} h-8 px-2 text-sm`}
-          >
+          <NativeSelect name="action" defaultValue={filter.action ?? ""}>
             <option value="">All actions</option>
             {facets.actions.map((a) => (
               <option key={a} value={a}>
                 {a}
               </option>
             ))}
-          </select>
+          </NativeSelect>
         </Field>
         <Field label="Resource">
-          <select
-            name="resourceType"
-            defaultValue={filter.resourceType ?? ""}
-            className={`${controlBase} h-8 px-2 text-sm`}
-          >
+          <NativeSelect name="resourceType" defaultValue={filter.resourceType ?? ""}>
             <option value="">All resources</option>
             {facets.resourceTypes.map((r) => (
               <option key={r} value={r}>
                 {r}
               </option>
             ))}
-          </select>
+          </NativeSelect>
         </Field>
         <Field label="From">
-          <Input name="from" type="date" defaultValue={one(params.from)} />
+          <Input name="from" type="date" defaultValue={firstParam(params.from)} />
         </Field>
         <Field label="To">
-          <Input name="to" type="date" defaultValue={one(params.to)} />
+          <Input name="to" type="date" defaultValue={firstParam(params.to)} />
         </Field>
         <div className="flex items-end gap-2 sm:col-span-2 lg:col-span-6">
           <Button type="submit" size="sm" variant="primary">

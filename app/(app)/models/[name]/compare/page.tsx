@@ -1,3 +1,4 @@
+import { firstParam, type SearchParams } from "../../../search-params";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { GitCompareIcon } from "lucide-react";
@@ -21,9 +22,6 @@ import { getVersion, listVersions, type VersionView } from "@/lib/registry";
 import { requireUser } from "../../../current-user";
 
 type Params = Promise<{ name: string }>;
-type Search = Promise<Record<string, string | string[] | undefined>>;
-
-const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
 
 /** The model name from the path; a malformed escape cannot name a model (404, not 500). */
 function decodeName(segment: string): string {
@@ -72,12 +70,12 @@ export default async function ComparePage({
   searchParams,
 }: {
   params: Params;
-  searchParams: Search;
+  searchParams: Promise<SearchParams>;
 }) {
   const name = decodeName((await params).name);
   const query = await searchParams;
-  const rawA = one(query.a);
-  const rawB = one(query.b);
+  const rawA = firstParam(query.a);
+  const rawB = firstParam(query.b);
   const modelPath = `/models/${encodeURIComponent(name)}`;
   const search = new URLSearchParams({
     ...(rawA ? { a: rawA } : {}),
