@@ -122,7 +122,8 @@ export function streamRoute(
       const db = getPrisma();
       const principal = await authenticate(db, getAuth(), request);
       if (scope !== "authenticated") requireScope(principal, scope);
-      const raw = next ? await next.params : {};
+      // Next passes no params (undefined) to routes without dynamic segments.
+      const raw = (await next?.params) ?? {};
       const params = Object.fromEntries(
         Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]),
       );
