@@ -236,14 +236,32 @@ export async function registerBootstrapToken(db: PrismaClient, secret: string, a
  */
 export function createCachedTokenVerifier(db: PrismaClient, ttlMs = 5_000, maxEntries = 10_000) {
   const cache = new Map<string, { value: VerifiedToken | null; until: number }>();
-  return async function verify(secret: string): Promise<VerifiedToken | null> {
-    const key = hashTokenSecret(secret);
-    const now = Date.now();
+  // Concurrent misses for one token (64 clients starting at once) share one lookup.
+  const pending = new Map<string, Promise<VerifiedToken | null>>();
+  const lookUp = async (key: string, secret: string): Promise<VerifiedToken | null> => {
     const hit = cache.get(key);
-    if (hit && hit.until > now) return hit.value;
-    const value = await verifyApiToken(db, secret);
+    let value: VerifiedToken | null;
+    try {
+      value = await verifyApiToken(db, secret);
+    } catch (error) {
+      // The database is unreachable: a token it vouched for recently stays good meanwhile, so
+      // the data plane keeps answering known clients through a database outage.
+      if (hit) return hit.value;
+      throw error;
+    }
     if (cache.size >= maxEntries) cache.clear();
-    cache.set(key, { value, until: now + ttlMs });
+    cache.set(key, { value, until: Date.now() + ttlMs });
     return value;
+  };
+  return function verify(secret: string): Promise<VerifiedToken | null> {
+    const key = hashTokenSecret(secret);
+    const hit = cache.get(key);
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.value);
+    let lookup = pending.get(key);
+    if (!lookup) {
+      lookup = lookUp(key, secret).finally(() => pending.delete(key));
+      pending.set(key, lookup);
+    }
+    return lookup;
   };
 }

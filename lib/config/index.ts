@@ -25,6 +25,15 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(2 * 1024 ** 3),
+  MODELDECK_SERVING_AUTH: z.enum(["on", "off"]).default("on"),
+  MODELDECK_SERVING_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 ** 2),
+  MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   DATABASE_URL: z.string().min(1).optional(),
 });
 
@@ -43,6 +52,17 @@ export type AppConfig = {
   /** Largest model file an upload may carry (default 2 GiB). */
   maxUploadBytes: number;
   databaseUrl: string | undefined;
+  serving: {
+    /** Inference needs an API token (any role) unless turned off. */
+    authRequired: boolean;
+    /** Largest inference request body; larger ones get 413. */
+    maxBodyBytes: number;
+    /** onnxruntime intra-op threads per session (0: onnxruntime's default). */
+    threads: number;
+    /** How often the registry is re-read in case a notification was missed. */
+    reconcileIntervalMs: number;
+    predictionLog: boolean;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -74,6 +94,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
     maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,
+    serving: {
+      authRequired: e.MODELDECK_SERVING_AUTH === "on",
+      maxBodyBytes: e.MODELDECK_SERVING_MAX_BODY_BYTES,
+      threads: e.MODELDECK_SERVING_THREADS,
+      reconcileIntervalMs: e.MODELDECK_SERVING_RECONCILE_SECONDS * 1000,
+      predictionLog: e.MODELDECK_PREDICTION_LOG === "on",
+    },
   };
 }
 

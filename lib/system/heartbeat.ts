@@ -12,13 +12,17 @@ export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
  * Background processes announce themselves in Postgres so that any web replica can report
  * their state without knowing where they run.
  */
+export function newInstanceId(kind: ProcessKind): string {
+  return `${kind}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
+
 export function startHeartbeat(
   db: PrismaClient,
   kind: ProcessKind,
   info: () => Record<string, unknown>,
   onError: (error: unknown) => void,
+  instanceId = newInstanceId(kind),
 ) {
-  const instanceId = `${kind}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const startedAt = new Date();
   const beat = async () => {
     const now = new Date();

@@ -3,71 +3,90 @@ import { createCachedTokenVerifier } from "../../lib/auth/tokens";
 import { getConfig } from "../../lib/config";
 import { getPrisma } from "../../lib/db/client";
 import { createLogger } from "../../lib/log";
-import { startHeartbeat } from "../../lib/system/heartbeat";
+import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
+import { listenToModelEvents } from "../../lib/serving/listener";
+import { createServingMetrics } from "../../lib/serving/metrics";
+import { PredictionLogWriter } from "../../lib/serving/prediction-log";
+import { ModelRouter } from "../../lib/serving/router";
+import { createServingHandler } from "../../lib/serving/server";
+import { getArtifactStore } from "../../lib/storage";
+import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
+import { ensureAuthSecret } from "../../lib/system/instance";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
- * The serving process (data plane). This is its skeleton: Open Inference Protocol health and
- * server metadata, token authentication, and a heartbeat; model loading, batching and
- * inference arrive with the serving issue.
+ * The serving process (data plane): wires the registry listener, the model router, the
+ * prediction log and the HTTP handler of lib/serving to a node:http server.
  */
 const log = createLogger("serving");
 const config = getConfig();
 const db = getPrisma();
-const verifyToken = createCachedTokenVerifier(db);
-const authRequired = process.env.MODELDECK_SERVING_AUTH !== "off";
+const metrics = createServingMetrics();
 const startedAt = Date.now();
 
-type Reply = { status: number; body: unknown };
+const instanceId = newInstanceId("serving");
 
-function send(res: http.ServerResponse, { status, body }: Reply) {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-  res.end(JSON.stringify(body));
-}
-
-async function authorised(req: http.IncomingMessage): Promise<Reply | null> {
-  if (!authRequired) return null;
-  const header = req.headers.authorization ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match)
-    return {
-      status: 401,
-      body: { error: "Send an API token as `Authorization: Bearer <token>`." },
-    };
-  const token = await verifyToken(match[1]!);
-  return token
-    ? null
-    : { status: 401, body: { error: "The API token is invalid, expired or revoked." } };
-}
-
-async function route(req: http.IncomingMessage): Promise<Reply> {
-  const url = new URL(req.url ?? "/", "http://serving");
-  const path = url.pathname.replace(/\/+$/, "") || "/";
-  // Probes and scrapers stay open (see README: restrict them at the network level if needed).
-  if (req.method === "GET" && path === "/v2/health/live")
-    return { status: 200, body: { live: true } };
-  if (req.method === "GET" && path === "/v2/health/ready")
-    return { status: 200, body: { ready: true } };
-  const denied = await authorised(req);
-  if (denied) return denied;
-  if (req.method === "GET" && path === "/v2") {
-    return { status: 200, body: { name: "modeldeck", version: "0.1.0", extensions: [] } };
-  }
-  return { status: 404, body: { error: `No route for ${req.method} ${path}.` } };
-}
-
-const server = http.createServer((req, res) => {
-  route(req)
-    .then((reply) => send(res, reply))
-    .catch((error: unknown) => {
-      log.error({ err: error, url: req.url }, "request failed");
-      send(res, { status: 500, body: { error: "Internal error; it has been logged." } });
-    });
+const router = new ModelRouter({
+  db,
+  store: getArtifactStore(),
+  log,
+  metrics,
+  instanceId,
+  sessionOptions: { intraOpThreads: config.serving.threads },
 });
 
-await new Promise<void>((resolve, reject) => {
-  server.once("error", reject);
-  server.listen(config.servingPort, config.host, resolve);
+const predictionLog = config.serving.predictionLog
+  ? new PredictionLogWriter(db, instanceId, log, {
+      onDropped: (n) => metrics.logDropped.inc(n),
+      onWritten: (n) => metrics.logWritten.inc(n),
+    })
+  : null;
+predictionLog?.start();
+
+let authorize: ((token: string) => Promise<boolean>) | null = null;
+if (config.serving.authRequired) {
+  const verifyToken = createCachedTokenVerifier(db);
+  const internalKey = tryItKey(
+    process.env.BETTER_AUTH_SECRET ?? (await ensureAuthSecret(db, process.env.MODELDECK_SECRET)),
+  );
+  authorize = async (token) =>
+    isTryItKey(token, internalKey) || (await verifyToken(token)) !== null;
+}
+
+const reconcileAll = (why: string) =>
+  router
+    .reconcileAll()
+    .catch((error: unknown) =>
+      log.warn({ err: error, why }, "could not read the registry; will retry"),
+    );
+
+const listener = listenToModelEvents({
+  connectionString: process.env.DATABASE_URL!,
+  log,
+  onEvent: (event) => {
+    log.debug({ event }, "model event");
+    void router
+      .reconcileModel(event.model)
+      .catch((error: unknown) => log.warn({ err: error, model: event.model }, "reconcile failed"));
+  },
+  // Also the first connection: the initial load happens once LISTEN is in place, so no
+  // promotion can slip between reading the registry and hearing about changes.
+  onConnected: () => void reconcileAll("listener connected"),
+});
+const periodic = setInterval(
+  () => void reconcileAll("periodic"),
+  config.serving.reconcileIntervalMs,
+);
+periodic.unref();
+
+const handler = createServingHandler({
+  router,
+  metrics,
+  predictionLog,
+  log,
+  authorize,
+  maxBodyBytes: config.serving.maxBodyBytes,
+  readiness: () => ({ registryListener: listener.connected }),
 });
 const heartbeat = startHeartbeat(
   db,
@@ -75,14 +94,39 @@ const heartbeat = startHeartbeat(
   () => ({
     url: `http://${config.host}:${config.servingPort}`,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    listening: listener.connected,
+    models: router.snapshot().map((m) => ({ model: m.model, aliases: m.aliases })),
+    predictionLog: predictionLog?.stats ?? null,
   }),
   (error) => log.warn({ err: error }, "heartbeat failed"),
+  instanceId,
 );
-log.info({ url: `http://${config.host}:${config.servingPort}`, authRequired }, "serving listening");
+const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+
+await new Promise<void>((resolve, reject) => {
+  server.once("error", reject);
+  server.listen(config.servingPort, config.host, resolve);
+});
+log.info(
+  { url: `http://${config.host}:${config.servingPort}`, authRequired: config.serving.authRequired },
+  "serving listening",
+);
 announceReady({ port: config.servingPort });
 
 onShutdown(log, async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Stop accepting, let in-flight requests finish, then flush the log and free the sessions.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = Date.now() + 10_000;
+  while (handler.inFlight() > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  server.closeAllConnections();
+  await closed;
+  clearInterval(periodic);
+  await listener.stop();
+  await predictionLog?.stop();
+  await router.close();
   await heartbeat.stop();
   await db.$disconnect();
 });

@@ -1,0 +1,89 @@
+import client from "prom-client";
+
+/**
+ * The serving process's Prometheus metrics. Names follow Prometheus conventions (base units,
+ * `_total` counters, `_seconds` histograms) under the `modeldeck_` prefix; every inference
+ * series is labelled by model and version so dashboards can compare versions side by side.
+ *
+ * Each server gets its own registry (tests start several servers in one process); the
+ * process-wide default metrics (CPU, memory, event loop lag) are added to it once.
+ */
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export type ServingMetrics = ReturnType<typeof createServingMetrics>;
+
+export function createServingMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new client.Registry();
+  if (opts.defaultMetrics !== false) {
+    client.collectDefaultMetrics({ register: registry, prefix: "modeldeck_serving_" });
+  }
+  const labels = ["model", "version"] as const;
+  return {
+    registry,
+    requests: new client.Counter({
+      name: "modeldeck_inference_requests_total",
+      help: "Inference requests answered, by model, version and HTTP status code.",
+      labelNames: ["model", "version", "status"] as const,
+      registers: [registry],
+    }),
+    requestDuration: new client.Histogram({
+      name: "modeldeck_inference_request_duration_seconds",
+      help: "Time from receiving an inference request to writing its response.",
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    queueDuration: new client.Histogram({
+      name: "modeldeck_inference_queue_duration_seconds",
+      help: "Time an inference request waited in the batching queue.",
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    computeDuration: new client.Histogram({
+      name: "modeldeck_inference_compute_duration_seconds",
+      help: "Time onnxruntime spent on the batch an inference request ran in.",
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    batchSize: new client.Histogram({
+      name: "modeldeck_inference_batch_size",
+      help: "Rows per onnxruntime call (realised dynamic batch size).",
+      labelNames: labels,
+      buckets: BATCH_BUCKETS,
+      registers: [registry],
+    }),
+    loadedModels: new client.Gauge({
+      name: "modeldeck_serving_loaded_models",
+      help: "Model versions loaded in this serving process (1 per loaded version).",
+      labelNames: labels,
+      registers: [registry],
+    }),
+    loadFailures: new client.Counter({
+      name: "modeldeck_serving_model_load_failures_total",
+      help: "Model versions that failed to load or warm up.",
+      labelNames: labels,
+      registers: [registry],
+    }),
+    queueRejections: new client.Counter({
+      name: "modeldeck_inference_queue_rejections_total",
+      help: "Inference requests refused with 503 because the batching queue was full.",
+      labelNames: labels,
+      registers: [registry],
+    }),
+    logDropped: new client.Counter({
+      name: "modeldeck_prediction_log_dropped_total",
+      help: "Prediction-log records dropped because the database could not keep up.",
+      registers: [registry],
+    }),
+    logWritten: new client.Counter({
+      name: "modeldeck_prediction_log_written_total",
+      help: "Prediction-log records written to the database.",
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,114 @@
+import type { Prisma, PrismaClient } from "../db/generated/client";
+import type { Logger } from "../log";
+
+/**
+ * The prediction log, written off the response path: `record` only appends to a bounded
+ * in-memory buffer; a background loop writes the buffer in multi-row inserts. When the
+ * database is slower than the traffic (or away), the buffer fills and further records are
+ * dropped and counted, never queued without bound and never delaying a response.
+ */
+export type PredictionRecord = Omit<Prisma.PredictionLogCreateManyInput, "id" | "instanceId">;
+
+export type PredictionLogOptions = {
+  /** Records held at most; beyond it new ones are dropped (and counted). */
+  maxBuffered?: number;
+  /** Rows per INSERT. */
+  batchSize?: number;
+  /** How often the buffer is written when it is not full. */
+  flushIntervalMs?: number;
+  onDropped?: (count: number) => void;
+  onWritten?: (count: number) => void;
+};
+
+export class PredictionLogWriter {
+  private buffer: PredictionRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private stopped = false;
+  private droppedTotal = 0;
+  private writtenTotal = 0;
+  private readonly maxBuffered: number;
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  /** After a failed write, wait this long before the next try (doubles up to 5 s). */
+  private backoffMs = 0;
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly instanceId: string,
+    private readonly log: Logger,
+    private readonly opts: PredictionLogOptions = {},
+  ) {
+    this.maxBuffered = opts.maxBuffered ?? 50_000;
+    this.batchSize = opts.batchSize ?? 2_000;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 250;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  get stats() {
+    return { buffered: this.buffer.length, dropped: this.droppedTotal, written: this.writtenTotal };
+  }
+
+  record(entry: PredictionRecord): void {
+    if (this.stopped || this.buffer.length >= this.maxBuffered) {
+      this.droppedTotal++;
+      this.opts.onDropped?.(1);
+      return;
+    }
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.batchSize && !this.flushing) void this.flush();
+  }
+
+  /** Writes what is buffered; one flush at a time. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.buffer.length === 0) return Promise.resolve();
+    this.flushing = this.writeBuffered().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  /** Stops accepting records and writes what is left (graceful shutdown). */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.backoffMs = 0;
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffer.length > 0 && Date.now() < deadline) {
+      await this.flush();
+      if (this.backoffMs > 0) break; // the database is failing: do not hold shutdown
+    }
+    if (this.buffer.length > 0) {
+      this.log.warn({ lost: this.buffer.length }, "prediction log records not written at shutdown");
+      this.droppedTotal += this.buffer.length;
+      this.opts.onDropped?.(this.buffer.length);
+      this.buffer = [];
+    }
+  }
+
+  private async writeBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.batchSize);
+      try {
+        await this.db.predictionLog.createMany({
+          data: batch.map((r) => ({ ...r, instanceId: this.instanceId })),
+        });
+        this.buffer.splice(0, batch.length);
+        this.writtenTotal += batch.length;
+        this.opts.onWritten?.(batch.length);
+        this.backoffMs = 0;
+      } catch (error) {
+        this.backoffMs = Math.min(5_000, Math.max(100, this.backoffMs * 2));
+        this.log.warn(
+          { err: error, buffered: this.buffer.length, retryInMs: this.backoffMs },
+          "prediction log write failed; keeping records while the buffer has room",
+        );
+        if (!this.stopped) await new Promise((r) => setTimeout(r, this.backoffMs));
+        return;
+      }
+    }
+  }
+}

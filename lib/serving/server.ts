@@ -1,0 +1,453 @@
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { Logger } from "../log";
+import { QueueFullError, type BatchResult } from "./batcher";
+import type { ServingMetrics } from "./metrics";
+import type { PredictionLogWriter } from "./prediction-log";
+import {
+  encodeOutputs,
+  encodeSimpleOutputs,
+  InferenceInputError,
+  prepareInferRequest,
+  prepareSimpleRequest,
+  signatureMetadata,
+  type PreparedRequest,
+} from "./protocol";
+import { parseSelector, ServingNotFoundError, type ModelRouter } from "./router";
+import type { ServedVersion } from "./served-version";
+
+/**
+ * The data plane's HTTP surface: Open Inference Protocol v2 (KServe / Triton REST) plus a
+ * simple JSON form for tabular models. Plain node:http with a hand-written router on purpose:
+ * a dozen fixed routes, and every microsecond a framework adds is paid on each prediction.
+ *
+ *   GET  /v2/health/live | /v2/health/ready | /metrics         (open, for probes and scrapers)
+ *   GET  /v2                                                   server metadata
+ *   GET  /v2/models/{name}[/versions/{v}]                      model metadata
+ *   GET  /v2/models/{name}[/versions/{v}]/ready                model readiness
+ *   POST /v2/models/{name}[/versions/{v}]/infer                OIP inference (tensors)
+ *   POST /v2/models/{name}[/versions/{v}]/predict              simple form: {"rows": [...]}
+ *
+ * `{v}` is a version number or an alias name; without it the `production` alias answers.
+ */
+export const SERVER_NAME = "modeldeck";
+export const SERVER_VERSION = "0.1.0";
+
+export type ServingAppDeps = {
+  router: ModelRouter;
+  metrics: ServingMetrics;
+  predictionLog: PredictionLogWriter | null;
+  log: Logger;
+  /** Resolves a bearer token to whether it may call inference; null = auth off. */
+  authorize: ((token: string) => Promise<boolean>) | null;
+  maxBodyBytes: number;
+  /** Extra facts for /v2/health/ready (e.g. whether the database listener is up). */
+  readiness?: () => Record<string, unknown>;
+};
+
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(infer|predict|ready))?$/;
+
+export function createServingHandler(deps: ServingAppDeps) {
+  let inFlight = 0;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    const started = performance.now();
+    const requestId = randomUUID();
+    if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
+      deps.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": deps.metrics.registry.contentType });
+          res.end(text);
+        },
+        (error: unknown) => {
+          deps.log.error({ err: error }, "cannot render metrics");
+          send(res, errorReply(500, "internal", "Cannot render metrics."), requestId);
+        },
+      );
+      return;
+    }
+    handle(deps, req, requestId, started)
+      .then((reply) => send(res, reply, requestId))
+      .catch((error: unknown) => {
+        // Only a bug gets here: every expected failure is a Reply.
+        deps.log.error({ err: error, url: req.url }, "unhandled error in the serving handler");
+        send(res, errorReply(500, "internal", "Internal error; it has been logged."), requestId);
+      });
+  };
+  return Object.assign(handler, { inFlight: () => inFlight });
+}
+
+function send(res: http.ServerResponse, reply: Reply, requestId: string) {
+  if (res.headersSent || res.destroyed) return;
+  const body = reply.body === undefined ? "" : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    "x-request-id": requestId,
+    ...reply.headers,
+  });
+  res.end(body);
+}
+
+/** OIP error body: `{"error": message}`; `code` is ours, for programs. */
+function errorReply(
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Reply {
+  return { status, body: { error: message, code }, headers };
+}
+
+async function handle(
+  deps: ServingAppDeps,
+  req: http.IncomingMessage,
+  requestId: string,
+  started: number,
+): Promise<Reply> {
+  const rawUrl = req.url ?? "/";
+  const q = rawUrl.indexOf("?");
+  const path = (q === -1 ? rawUrl : rawUrl.slice(0, q)).replace(/\/+$/, "") || "/";
+  const method = req.method ?? "GET";
+
+  // Probes and scrapers stay open (restrict them at the network level if needed).
+  if (method === "GET" && path === "/v2/health/live") return { status: 200, body: { live: true } };
+  if (method === "GET" && path === "/v2/health/ready") return readiness(deps);
+
+  const denied = await authenticate(deps, req);
+  if (denied) {
+    req.resume();
+    return denied;
+  }
+
+  if (path === "/v2") {
+    if (method !== "GET") return methodNotAllowed(method, path, "GET");
+    return { status: 200, body: { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] } };
+  }
+  const match = MODEL_PATH.exec(path);
+  if (!match) {
+    req.resume();
+    return errorReply(404, "not_found", `No route for ${method} ${path}.`);
+  }
+  let model: string;
+  let selectorText: string | undefined;
+  try {
+    model = decodeURIComponent(match[1]!);
+    selectorText = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  } catch {
+    req.resume();
+    return errorReply(
+      400,
+      "bad_path",
+      "The model name or version in the path is not valid URL encoding.",
+    );
+  }
+  const action = match[3];
+  const selector = parseSelector(selectorText);
+
+  if (action === undefined || action === "ready") {
+    if (method !== "GET") return methodNotAllowed(method, path, "GET");
+    let served: ServedVersion;
+    try {
+      served = await deps.router.acquire(model, selector);
+    } catch (error) {
+      if (error instanceof ServingNotFoundError) {
+        if (action === "ready") return { status: 200, body: { name: model, ready: false } };
+        return errorReply(404, "model_not_found", error.message);
+      }
+      throw error;
+    }
+    try {
+      if (action === "ready") {
+        return {
+          status: 200,
+          body: { name: model, version: String(served.id.version), ready: true },
+        };
+      }
+      const meta = signatureMetadata(served.signature);
+      return {
+        status: 200,
+        body: {
+          name: model,
+          versions: [String(served.id.version)],
+          platform: "onnx_onnxv1",
+          inputs: meta.inputs,
+          outputs: meta.outputs,
+        },
+      };
+    } finally {
+      served.release();
+    }
+  }
+
+  if (method !== "POST") return methodNotAllowed(method, path, "POST");
+  return infer(deps, req, { model, selector, simple: action === "predict", requestId, started });
+}
+
+async function infer(
+  deps: ServingAppDeps,
+  req: http.IncomingMessage,
+  call: {
+    model: string;
+    selector: ReturnType<typeof parseSelector>;
+    simple: boolean;
+    requestId: string;
+    started: number;
+  },
+): Promise<Reply> {
+  const { metrics } = deps;
+  const alias = call.selector.kind === "alias" ? call.selector.alias : null;
+  let served: ServedVersion | null = null;
+  let prepared: PreparedRequest | null = null;
+  let body: unknown;
+  let result: BatchResult | null = null;
+  let reply: Reply;
+  try {
+    try {
+      served = await deps.router.acquire(call.model, call.selector);
+    } catch (error) {
+      if (error instanceof ServingNotFoundError) {
+        req.resume();
+        throw new HttpError(404, "model_not_found", error.message);
+      }
+      throw error;
+    }
+    body = await readJsonBody(req, deps.maxBodyBytes);
+    prepared = call.simple
+      ? prepareSimpleRequest(body, served.signature)
+      : prepareInferRequest(body, served.signature);
+    result = await served.infer(prepared.inputs, prepared.batchSize ?? 1);
+    const version = String(served.id.version);
+    const id = prepared.id ?? call.requestId;
+    reply = {
+      status: 200,
+      headers: { "x-model-version": version },
+      body: call.simple
+        ? {
+            model_name: call.model,
+            model_version: version,
+            id,
+            predictions: encodeSimpleOutputs(
+              result.outputs,
+              prepared.requestedOutputs,
+              prepared.batchSize ?? 1,
+            ),
+          }
+        : {
+            model_name: call.model,
+            model_version: version,
+            id,
+            ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+            outputs: encodeOutputs(result.outputs, prepared.requestedOutputs),
+          },
+    };
+  } catch (error) {
+    reply = failureReply(deps, error, call.model, served);
+  }
+
+  const latencyMs = performance.now() - call.started;
+  const modelLabel = served ? served.id.model : deps.router.hasModel(call.model) ? call.model : "";
+  const versionLabel = served ? String(served.id.version) : "";
+  metrics.requests.inc({ model: modelLabel, version: versionLabel, status: String(reply.status) });
+  if (served) {
+    const labels = { model: modelLabel, version: versionLabel };
+    metrics.requestDuration.observe(labels, latencyMs / 1000);
+    if (result) {
+      metrics.queueDuration.observe(labels, result.queueMs / 1000);
+      metrics.computeDuration.observe(labels, result.computeMs / 1000);
+      metrics.batchSize.observe(labels, result.batchRows);
+    }
+    served.release();
+  }
+  const modelId = served?.id.modelId ?? deps.router.modelId(call.model);
+  if (deps.predictionLog && modelId) {
+    const sample =
+      reply.status === 200 && served && Math.random() < deps.router.sampleRate(call.model);
+    deps.predictionLog.record({
+      requestId: call.requestId,
+      modelId,
+      model: call.model,
+      versionId: served?.id.versionId ?? null,
+      version: served?.id.version ?? null,
+      alias,
+      status: reply.status,
+      latencyMs,
+      queueMs: result?.queueMs ?? null,
+      computeMs: result?.computeMs ?? null,
+      batchSize: result?.batchRows ?? null,
+      rows: prepared?.batchSize ?? (prepared ? 1 : null),
+      inputs: sample ? payloadOf(body) : undefined,
+      outputs: sample ? payloadOf(reply.body, "outputs") : undefined,
+      error: reply.status === 200 ? null : errorMessage(reply),
+    });
+  }
+  return reply;
+}
+
+function failureReply(
+  deps: ServingAppDeps,
+  error: unknown,
+  model: string,
+  served: ServedVersion | null,
+): Reply {
+  if (error instanceof HttpError)
+    return errorReply(error.status, error.code, error.message, error.headers);
+  if (error instanceof InferenceInputError)
+    return errorReply(error.status, error.code, error.message);
+  if (error instanceof QueueFullError) {
+    if (served) deps.metrics.queueRejections.inc({ model, version: String(served.id.version) });
+    return errorReply(503, "queue_full", error.message, { "retry-after": "1" });
+  }
+  deps.log.error({ err: error, model, version: served?.id.version }, "inference failed");
+  return errorReply(
+    500,
+    "inference_failed",
+    `The model failed on this request: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+function errorMessage(reply: Reply): string | null {
+  const body = reply.body as { error?: unknown } | undefined;
+  return typeof body?.error === "string" ? body.error.slice(0, 1000) : null;
+}
+
+/** What the prediction log keeps of a sampled request: its inputs / outputs, if small. */
+const MAX_LOGGED_PAYLOAD_CHARS = 64 * 1024;
+function payloadOf(body: unknown, key?: string) {
+  if (!body || typeof body !== "object") return undefined;
+  const obj = body as Record<string, unknown>;
+  const value = key ? obj[key] : (obj.inputs ?? obj.rows);
+  if (value === undefined) return undefined;
+  const text = JSON.stringify(value);
+  return text.length <= MAX_LOGGED_PAYLOAD_CHARS ? (value as object) : undefined;
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string): Reply {
+  return errorReply(
+    405,
+    "method_not_allowed",
+    `${method} is not allowed on ${path}; use ${allowed}.`,
+    {
+      allow: allowed,
+    },
+  );
+}
+
+function readiness(deps: ServingAppDeps): Reply {
+  const ready = deps.router.ready;
+  return {
+    status: ready ? 200 : 503,
+    body: { ready, models: deps.router.snapshot(), ...deps.readiness?.() },
+  };
+}
+
+async function authenticate(
+  deps: ServingAppDeps,
+  req: http.IncomingMessage,
+): Promise<Reply | null> {
+  if (!deps.authorize) return null;
+  const header = req.headers.authorization ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) {
+    return errorReply(
+      401,
+      "unauthenticated",
+      "Send an API token as `Authorization: Bearer <token>`.",
+      {
+        "www-authenticate": "Bearer",
+      },
+    );
+  }
+  let ok: boolean;
+  try {
+    ok = await deps.authorize(match[1]!);
+  } catch (error) {
+    deps.log.warn({ err: error }, "cannot check an API token (database unreachable?)");
+    return errorReply(
+      503,
+      "auth_unavailable",
+      "Cannot check the API token right now; retry shortly.",
+      {
+        "retry-after": "1",
+      },
+    );
+  }
+  return ok
+    ? null
+    : errorReply(401, "unauthenticated", "The API token is invalid, expired or revoked.", {
+        "www-authenticate": "Bearer",
+      });
+}
+
+function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > maxBytes) {
+    req.resume();
+    return Promise.reject(
+      new HttpError(
+        413,
+        "payload_too_large",
+        `The body is ${declared} bytes; the limit is ${maxBytes}.`,
+      ),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on("data", (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        failed = true;
+        reject(
+          new HttpError(
+            413,
+            "payload_too_large",
+            `The body is larger than the limit of ${maxBytes} bytes.`,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("error", (error) => {
+      if (!failed)
+        reject(new HttpError(400, "bad_request", `Could not read the body: ${error.message}`));
+      failed = true;
+    });
+    req.on("end", () => {
+      if (failed) return;
+      const text =
+        chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      if (text.trim() === "") {
+        reject(
+          new HttpError(400, "bad_request", "The body is empty; send a JSON inference request."),
+        );
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(
+          new HttpError(400, "malformed_json", `Malformed JSON: ${(error as Error).message}.`),
+        );
+      }
+    });
+  });
+}
