@@ -1,8 +1,15 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildLogisticRegressionModel, encodeModel, writeModelFile, type ModelSpec } from "./build";
+import {
+  buildLogisticRegressionModel,
+  buildMlpModel,
+  encodeModel,
+  writeModelFile,
+  type ModelSpec,
+} from "./build";
 import { onnxType } from "./onnx-schema";
 import { parseOnnxBytes } from "./parse";
 
@@ -198,5 +205,69 @@ describe("writeModelFile", () => {
     expect(fills).toEqual([0]);
     // The payload is the last 60 bytes: 0, 1, 2, … 14.
     expect(bytes.readFloatLE(bytes.length - 4)).toBe(14);
+  });
+});
+
+describe("buildMlpModel", () => {
+  it("builds MatMul → Add → Relu per hidden layer and a MatMul → Add logits layer", () => {
+    const g = decode(buildMlpModel({ layers: [3, 5, 4, 2] })).graph;
+    expect(g.node.map((n: Decoded) => n.op_type)).toEqual([
+      "MatMul",
+      "Add",
+      "Relu",
+      "MatMul",
+      "Add",
+      "Relu",
+      "MatMul",
+      "Add",
+    ]);
+    expect(g.initializer.map((t: Decoded) => [t.name, t.dims])).toEqual([
+      ["W0", [3, 5]],
+      ["b0", [5]],
+      ["W1", [5, 4]],
+      ["b1", [4]],
+      ["W2", [4, 2]],
+      ["b2", [2]],
+    ]);
+    expect(g.input[0].name).toBe("features");
+    expect(g.output[0].name).toBe("logits");
+    // Uniform in ±1/sqrt(fan_in).
+    const w1 = g.initializer.find((t: Decoded) => t.name === "W1");
+    const values = Array.from({ length: 20 }, (_, i) => w1.raw_data.readFloatLE(i * 4));
+    expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(5));
+    expect(new Set(values).size).toBe(20);
+  });
+
+  it("is deterministic for a seed and differs between seeds", () => {
+    const a = buildMlpModel({ layers: [4, 8, 3], seed: 7 });
+    expect(buildMlpModel({ layers: [4, 8, 3], seed: 7 }).equals(a)).toBe(true);
+    expect(buildMlpModel({ layers: [4, 8, 3], seed: 8 }).equals(a)).toBe(false);
+  });
+
+  it("runs in onnxruntime: [batch, 64] in, finite [batch, 10] logits out", async () => {
+    const session = await ort.InferenceSession.create(
+      buildMlpModel({ layers: [64, 512, 512, 10], inputName: "x", outputName: "y" }),
+    );
+    try {
+      expect(session.inputNames).toEqual(["x"]);
+      expect(session.outputNames).toEqual(["y"]);
+      const input = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i));
+      const out = await session.run({ x: new ort.Tensor("float32", input, [2, 64]) });
+      const y = out.y!;
+      expect(y.dims).toEqual([2, 10]);
+      const data = Array.from(y.data as Float32Array);
+      expect(data.every(Number.isFinite)).toBe(true);
+      // Not a degenerate network: the two rows and the ten logits differ.
+      expect(data.slice(0, 10)).not.toEqual(data.slice(10));
+      expect(new Set(data).size).toBeGreaterThan(10);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("refuses fewer than two layers and non-integer widths", () => {
+    expect(() => buildMlpModel({ layers: [4] })).toThrow(/at least an input and an output/);
+    expect(() => buildMlpModel({ layers: [4, 0] })).toThrow(/positive integer/);
+    expect(() => buildMlpModel({ layers: [4, 2.5] })).toThrow(/positive integer/);
   });
 });

@@ -4,6 +4,7 @@
  * (onnx-schema.ts), so what it writes is what onnxruntime reads.
  */
 import { open } from "node:fs/promises";
+import { seededRandom } from "../training/random";
 import { elementTypeCode, type OnnxDtype, type OnnxElementType } from "./dtypes";
 import { onnxType } from "./onnx-schema";
 import type { OnnxDim, OnnxOpsetImport } from "./types";
@@ -374,6 +375,84 @@ export function buildLogisticRegressionModel(m: LogisticRegressionModel): Buffer
           attributes: { axis: { i: 1 }, keepdims: { i: 0 } },
         },
       ],
+    },
+  });
+}
+
+// ----- a synthetic multilayer perceptron (benchmarks, fixtures) -----------------------------------
+
+export interface MlpModelOptions {
+  /** Layer widths from input to output, e.g. [64, 512, 512, 10]: 64 features, two hidden layers. */
+  layers: number[];
+  /** Seed of the weights (default 1): the same options always give the same bytes. */
+  seed?: number;
+  /** Default "features". */
+  inputName?: string;
+  /** Default "logits". */
+  outputName?: string;
+}
+
+/**
+ * A multilayer perceptron with pseudo-random weights as ONNX (opset 17), for benchmarks and
+ * tests that need a model with real arithmetic in it:
+ *   features float32 [batch, layers[0]]
+ *   → (MatMul W_i → Add b_i → Relu) for every hidden layer
+ *   → MatMul → Add → logits float32 [batch, layers[last]]
+ * Weights and biases are uniform in ±1/sqrt(fan_in) (the usual default initialisation), drawn
+ * from seededRandom, so the activations stay in range however deep the stack is.
+ */
+export function buildMlpModel(opts: MlpModelOptions): Buffer {
+  const { layers } = opts;
+  if (layers.length < 2) throw new Error("An MLP needs at least an input and an output width");
+  if (layers.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new Error("Every layer width must be a positive integer");
+  }
+  const inputName = opts.inputName ?? "features";
+  const outputName = opts.outputName ?? "logits";
+  const random = seededRandom(opts.seed ?? 1);
+  const uniform = (count: number, scale: number) => {
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * scale;
+    return values;
+  };
+  const initializers: TensorSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  let current = inputName;
+  for (let i = 0; i + 1 < layers.length; i++) {
+    const fanIn = layers[i]!;
+    const fanOut = layers[i + 1]!;
+    const last = i + 2 === layers.length;
+    const scale = 1 / Math.sqrt(fanIn);
+    initializers.push(
+      {
+        name: `W${i}`,
+        type: "float32",
+        dims: [fanIn, fanOut],
+        data: uniform(fanIn * fanOut, scale),
+      },
+      { name: `b${i}`, type: "float32", dims: [fanOut], data: uniform(fanOut, scale) },
+    );
+    const product = `matmul${i}`;
+    const sum = last ? outputName : `dense${i}`;
+    nodes.push(
+      { op: "MatMul", name: `matmul_${i}`, inputs: [current, `W${i}`], outputs: [product] },
+      { op: "Add", name: `add_bias_${i}`, inputs: [product, `b${i}`], outputs: [sum] },
+    );
+    current = sum;
+    if (!last) {
+      const activated = `relu${i}`;
+      nodes.push({ op: "Relu", name: `relu_${i}`, inputs: [sum], outputs: [activated] });
+      current = activated;
+    }
+  }
+  return encodeModel({
+    docString: `MLP ${layers.join("→")} (ReLU), seeded random weights (seed ${opts.seed ?? 1})`,
+    graph: {
+      name: "mlp",
+      inputs: [{ name: inputName, type: "float32", shape: ["batch", layers[0]!] }],
+      outputs: [{ name: outputName, type: "float32", shape: ["batch", layers.at(-1)!] }],
+      initializers,
+      nodes,
     },
   });
 }
