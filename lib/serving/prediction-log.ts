@@ -89,6 +89,37 @@ export class PredictionLogWriter {
     }
   }
 
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.db.$queryRaw`SELECT 1`;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async writeOneByOne(batch: PredictionRecord[], cause: unknown): Promise<void> {
+    let rejected = 0;
+    for (const record of batch) {
+      try {
+        await this.db.predictionLog.create({ data: { ...record, instanceId: this.instanceId } });
+        this.writtenTotal++;
+        this.opts.onWritten?.(1);
+      } catch {
+        rejected++;
+      }
+    }
+    this.buffer.splice(0, batch.length);
+    if (rejected > 0) {
+      this.droppedTotal += rejected;
+      this.opts.onDropped?.(rejected);
+      this.log.warn(
+        { err: cause, rejected },
+        "prediction log records the database refused were dropped",
+      );
+    }
+  }
+
   private async writeBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.batchSize);
@@ -101,6 +132,11 @@ export class PredictionLogWriter {
         this.opts.onWritten?.(batch.length);
         this.backoffMs = 0;
       } catch (error) {
+        if (await this.databaseAnswers()) {
+          // The database is fine, so some row is at fault: write one by one, drop the bad.
+          await this.writeOneByOne(batch, error);
+          continue;
+        }
         this.backoffMs = Math.min(5_000, Math.max(100, this.backoffMs * 2));
         this.log.warn(
           { err: error, buffered: this.buffer.length, retryInMs: this.backoffMs },

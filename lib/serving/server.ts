@@ -323,7 +323,10 @@ function failureReply(
 
 function errorMessage(reply: Reply): string | null {
   const body = reply.body as { error?: unknown } | undefined;
-  return typeof body?.error === "string" ? body.error.slice(0, 1000) : null;
+  // Postgres text cannot hold NUL, and a malformed body's error message may quote one.
+  return typeof body?.error === "string"
+    ? body.error.slice(0, 1000).replaceAll("\0", "\uFFFD")
+    : null;
 }
 
 /** What the prediction log keeps of a sampled request: its inputs / outputs, if small. */

@@ -1,0 +1,246 @@
+/**
+ * Serving test harness: real models in a real registry (Postgres + artifact store on disk),
+ * served by the real serving code, either in this process (fast, inspectable) or as real
+ * `workers/serving/main.ts` processes (for multi-instance and shutdown behaviour).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { SYSTEM_ACTOR } from "../../../lib/audit";
+import type { PrismaClient } from "../../../lib/db/generated/client";
+import { createLogger } from "../../../lib/log";
+import { buildLogisticRegressionModel } from "../../../lib/onnx/build";
+import { inspectOnnxFile } from "../../../lib/onnx/inspect";
+import { createModel, createVersion, setAlias } from "../../../lib/registry";
+import { listenToModelEvents } from "../../../lib/serving/listener";
+import { createServingMetrics } from "../../../lib/serving/metrics";
+import { PredictionLogWriter } from "../../../lib/serving/prediction-log";
+import { ModelRouter } from "../../../lib/serving/router";
+import { createServingHandler } from "../../../lib/serving/server";
+import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
+
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
+export const ADMIN = { ...SYSTEM_ACTOR, role: "admin" as const };
+
+export async function tempDataDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "modeldeck-serving-"));
+  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+export const storeFor = (dataDir: string): ArtifactStore =>
+  new LocalArtifactStore({ root: path.join(dataDir, "artifacts") });
+
+/**
+ * A 4-feature, 3-class logistic regression whose answer tells versions apart: class
+ * `favourite` wins for every input (its bias dominates).
+ */
+export function classifierBytes(favourite: number, seedOffset = 0): Buffer {
+  const weights = Array.from({ length: 4 }, (_, f) =>
+    Array.from({ length: 3 }, (_, c) => ((f + 1) * (c + 1 + seedOffset)) / 100),
+  );
+  const bias = [0, 1, 2].map((c) => (c === favourite ? 50 : 0));
+  return buildLogisticRegressionModel({
+    weights,
+    bias,
+    featureNames: ["a", "b", "c", "d"],
+    classLabels: ["x", "y", "z"],
+  });
+}
+
+/** Registers `bytes` as the next version of `model` the way an upload does. */
+export async function addVersion(
+  db: PrismaClient,
+  store: ArtifactStore,
+  model: string,
+  bytes: Buffer,
+  opts: { skipInspect?: boolean } = {},
+): Promise<number> {
+  const staged = await store.stage(Readable.from(bytes), { maxBytes: bytes.length + 1 });
+  try {
+    const signature = opts.skipInspect
+      ? { schemaVersion: 1, inputs: [], outputs: [] }
+      : await inspectOnnxFile(staged.tempPath);
+    const version = await createVersion(db, SYSTEM_ACTOR, {
+      modelName: model,
+      sha256: staged.sha256,
+      sizeBytes: staged.sizeBytes,
+      storageKey: store.keyFor(staged.sha256),
+      signature,
+      lineage: { kind: "upload" },
+    });
+    await staged.commit();
+    return version.version;
+  } catch (error) {
+    await staged.discard();
+    throw error;
+  }
+}
+
+export async function createClassifier(
+  db: PrismaClient,
+  store: ArtifactStore,
+  name: string,
+  versions: Buffer[],
+  production = 1,
+): Promise<void> {
+  await createModel(db, SYSTEM_ACTOR, { name, task: "classification" });
+  for (const bytes of versions) await addVersion(db, store, name, bytes);
+  await promote(db, name, production);
+}
+
+export function promote(db: PrismaClient, model: string, version: number, alias = "production") {
+  return setAlias(db, ADMIN, { modelName: model, alias, version, reason: "test" });
+}
+
+export type InProcessServing = {
+  url: string;
+  router: ModelRouter;
+  metrics: ReturnType<typeof createServingMetrics>;
+  predictionLog: PredictionLogWriter;
+  stop: () => Promise<void>;
+};
+
+/** The serving stack of workers/serving/main.ts, in this process, on an ephemeral port. */
+export async function startInProcessServing(opts: {
+  db: PrismaClient;
+  databaseUrl: string;
+  dataDir: string;
+  authorize?: ((token: string) => Promise<boolean>) | null;
+  maxBodyBytes?: number;
+}): Promise<InProcessServing> {
+  const log = createLogger("serving-test", process.env.MODELDECK_LOG_LEVEL ?? "silent");
+  const metrics = createServingMetrics({ defaultMetrics: false });
+  const router = new ModelRouter({
+    db: opts.db,
+    store: storeFor(opts.dataDir),
+    log,
+    metrics,
+    instanceId: "test-instance",
+  });
+  const predictionLog = new PredictionLogWriter(opts.db, "test-instance", log, {
+    flushIntervalMs: 50,
+  });
+  predictionLog.start();
+  let connected!: () => void;
+  const firstConnect = new Promise<void>((r) => (connected = r));
+  const listener = listenToModelEvents({
+    connectionString: opts.databaseUrl,
+    log,
+    onEvent: (event) => void router.reconcileModel(event.model).catch(() => undefined),
+    onConnected: () => void router.reconcileAll().then(connected, connected),
+  });
+  await firstConnect;
+  const handler = createServingHandler({
+    router,
+    metrics,
+    predictionLog,
+    log,
+    authorize: opts.authorize ?? null,
+    maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024,
+  });
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    router,
+    metrics,
+    predictionLog,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await listener.stop();
+      await predictionLog.stop();
+      await router.close();
+    },
+  };
+}
+
+export type ServingProcess = {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+};
+
+/** A real serving process (`workers/serving/main.ts`), as the supervisor starts it. */
+export async function startServingProcess(opts: {
+  databaseUrl: string;
+  dataDir: string;
+  port: number;
+  env?: Record<string, string>;
+}): Promise<ServingProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "workers/serving/main.ts"], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      MODELDECK_DATA_DIR: opts.dataDir,
+      MODELDECK_SERVING_PORT: String(opts.port),
+      MODELDECK_HOST: "127.0.0.1",
+      MODELDECK_SERVING_AUTH: "off",
+      MODELDECK_LOG_LEVEL: "info",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`serving exited early:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`serving did not become ready:\n${out}`);
+    }
+    const ready = await fetch(`${url}/v2/health/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    output: () => out,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** POSTs JSON and returns status, body and headers. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json as Record<string, unknown>, headers: res.headers };
+}
+
+export const oneRow = (values = [5.1, 3.5, 1.4, 0.2]) => ({
+  inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: values }],
+});
+
+/** The class a classifierBytes model answers with. */
+export function labelOf(body: Record<string, unknown>): number {
+  const outputs = body.outputs as Array<{ name: string; data: number[] }>;
+  return outputs.find((o) => o.name === "label")!.data[0]!;
+}
