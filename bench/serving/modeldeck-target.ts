@@ -1,34 +1,104 @@
 /**
- * The ModelDeck case of the serving benchmark: NOT WIRED YET.
+ * The ModelDeck case of the serving benchmark: the real serving process
+ * (workers/serving/main.ts) with everything on that production has on — token auth,
+ * validation against the signature, dynamic batching at its defaults, Prometheus metrics —
+ * and the prediction log on ("modeldeck") or off ("modeldeck-nolog").
  *
- * The serving process (workers/serving/) is being written; once it can load a model and
- * answer POST /v2/models/{name}/infer, implement startModelDeckTarget below. Until then it
- * throws, and bench/serving/run.ts skips the "modeldeck" and "modeldeck-nolog" cases,
- * printing this message.
- *
- * What it has to do, for one case (the runner calls it once per case, then stop()):
- *  1. Give ModelDeck a database of its own under opts.workDir (embedded PostgreSQL on an
- *     ephemeral port, migrated), register opts.model as a model named opts.model.name with
- *     one version whose artifact is the file opts.model.path, deploy that version, and
- *     create an API token that may call inference.
- *  2. Start the serving process (workers/serving/main.ts) as a fresh child process on
- *     127.0.0.1 and an ephemeral port (opts.port is 0), with prediction logging on when
- *     opts.logging is true ("modeldeck") and off when false ("modeldeck-nolog"), and
- *     everything else (dynamic batching, auth, metrics) at its defaults. Learn the port it
- *     bound (from its stdout or its heartbeat) and wait until GET /v2/health/ready answers
- *     200 and the model is loaded (GET /v2/models/{name}/ready).
- *  3. Resolve with baseUrl, headers: { authorization: `Bearer ${token}` }, the serving
- *     process's pid, and stop(): SIGTERM the serving process, then the database, and wait
- *     for both to exit. The runner removes opts.workDir afterwards.
- * Keep the setup out of the measured time: the runner starts measuring only after this
- * resolves, sends one checked request, and then a 2 s warm-up.
+ * Each case gets a database of its own (embedded PostgreSQL under opts.workDir, migrated),
+ * the model registered through the registry's own code and promoted to production, and an
+ * API token. The setup is outside the measured time.
  */
+import { spawn } from "node:child_process";
+import { chmod, mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { SYSTEM_ACTOR } from "../../lib/audit";
+import { createApiToken } from "../../lib/auth/tokens";
+import { findFreePort, startEmbeddedPostgres, type DbLogger } from "../../lib/db/embedded-postgres";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "../../lib/db/generated/client";
+import { applyMigrations } from "../../lib/db/migrations";
+import { createModel, setAlias } from "../../lib/registry";
+import { registerVersionBytes } from "../../lib/registry/upload";
+import { LocalArtifactStore } from "../../lib/storage";
 import type { Target, TargetOptions } from "./models";
 
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+const quiet: DbLogger = { info: () => {}, warn: () => {}, error: (o, m) => console.error(m, o) };
+
 export async function startModelDeckTarget(opts: TargetOptions): Promise<Target> {
-  void opts;
-  throw new Error(
-    "not wired yet: bench/serving/modeldeck-target.ts awaits the serving process " +
-      "(workers/serving/) loading models and answering /v2/models/{name}/infer",
-  );
+  await chmod(opts.workDir, 0o755); // the embedded PostgreSQL runs as the postgres user
+  const dataDir = path.join(opts.workDir, "data");
+  await mkdir(dataDir, { recursive: true });
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(dataDir, "postgres"),
+    port: await findFreePort(),
+    log: quiet,
+    settings: { fsync: "off", synchronous_commit: "off" },
+  });
+  try {
+    await applyMigrations(pg.connectionString, { log: quiet });
+    const db = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: pg.connectionString }),
+    });
+    let secret: string;
+    try {
+      const store = new LocalArtifactStore({ root: path.join(dataDir, "artifacts") });
+      await createModel(db, SYSTEM_ACTOR, { name: opts.model.name, task: "classification" });
+      await registerVersionBytes(db, store, SYSTEM_ACTOR, await readFile(opts.model.path), {
+        modelName: opts.model.name,
+        lineage: { kind: "upload" },
+      });
+      await setAlias(
+        db,
+        { ...SYSTEM_ACTOR, role: "admin" },
+        { modelName: opts.model.name, alias: "production", version: 1 },
+      );
+      ({ secret } = await createApiToken(db, SYSTEM_ACTOR, { name: "bench", role: "viewer" }));
+    } finally {
+      await db.$disconnect();
+    }
+
+    const port = await findFreePort();
+    const child = spawn(process.execPath, ["--import", "tsx", "workers/serving/main.ts"], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        DATABASE_URL: pg.connectionString,
+        MODELDECK_DATA_DIR: dataDir,
+        MODELDECK_HOST: opts.host,
+        MODELDECK_SERVING_PORT: String(port),
+        MODELDECK_PREDICTION_LOG: opts.logging ? "on" : "off",
+        MODELDECK_LOG_LEVEL: "warn",
+        NODE_ENV: "production",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const baseUrl = `http://${opts.host}:${port}`;
+    const headers = { authorization: `Bearer ${secret}` };
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`serving exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error("serving did not load the model within 60 s");
+      const ready = await fetch(`${baseUrl}/v2/models/${opts.model.name}/ready`, { headers })
+        .then((r) => r.json() as Promise<{ ready?: boolean }>)
+        .then((b) => b.ready === true)
+        .catch(() => false);
+      if (ready) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      baseUrl,
+      headers,
+      pid: child.pid!,
+      async stop() {
+        if (child.exitCode === null) child.kill("SIGTERM");
+        await exited;
+        await pg.stop();
+      },
+    };
+  } catch (error) {
+    await pg.stop();
+    throw error;
+  }
 }

@@ -4,12 +4,13 @@ import { ApiError } from "../api/errors";
 import type { PrismaClient } from "../db/generated/client";
 import { inspectOnnxFile } from "../onnx/inspect";
 import { isOnnxValidationError } from "../onnx/errors";
-import type { ArtifactStore } from "../storage";
+import { Readable } from "node:stream";
+import type { ArtifactStore, StagedArtifact } from "../storage";
 import { readUpload } from "../uploads";
 import { getModel } from "./models";
 import { tagsSchema } from "./names";
 import type { VersionDetail } from "./shared";
-import { assertNewContent, createVersion } from "./versions";
+import { assertNewContent, createVersion, type LineageInput } from "./versions";
 
 /** Metadata an upload may carry beside the file (multipart fields, query or X-ModelDeck-* headers). */
 export const UPLOAD_FIELDS = ["description", "tags", "source"] as const;
@@ -46,12 +47,7 @@ function parseTags(text: string | undefined): string[] | undefined {
 
 /**
  * A new version from an upload: stream the body to the artifact store (hashed on the way),
- * prove it is a loadable ONNX model, then record the version and publish the file.
- *
- * Ordering keeps "no row without a file, no file without a row": nothing is published until
- * the row exists; if publishing then fails, the row is taken back in a second transaction.
- * A file is never deleted on a failed upload once committed, because content addressing
- * means another version may own the same bytes.
+ * then hand the staged bytes to `registerStagedVersion`.
  */
 export async function uploadVersion(
   db: PrismaClient,
@@ -66,12 +62,53 @@ export async function uploadVersion(
     store,
     fields: UPLOAD_FIELDS,
   });
+  return registerStagedVersion(db, store, actor, staged, {
+    modelName: input.modelName,
+    originalFilename: filename,
+    description: fields.description ?? null,
+    tags: fields.tags,
+    source: fields.source ?? null,
+    lineage: { kind: "upload" },
+    ipAddress: input.ipAddress,
+    signal: input.request.signal,
+  });
+}
+
+export type StagedVersionInput = {
+  modelName: string;
+  originalFilename?: string | null;
+  description?: string | null;
+  /** comma-separated, as an upload carries them */
+  tags?: string;
+  source?: string | null;
+  lineage: LineageInput;
+  ipAddress?: string | null;
+  signal?: AbortSignal;
+};
+
+/**
+ * The second half of every new version (upload, retrain, import): prove the staged bytes are
+ * a new, loadable ONNX model, record the version, then publish the file. The staged copy is
+ * discarded on any failure.
+ *
+ * Ordering keeps "no row without a file, no file without a row": nothing is published until
+ * the row exists; if publishing then fails, the row is taken back in a second transaction.
+ * A file is never deleted on a failed upload once committed, because content addressing
+ * means another version may own the same bytes.
+ */
+export async function registerStagedVersion(
+  db: PrismaClient,
+  store: ArtifactStore,
+  actor: Actor,
+  staged: StagedArtifact,
+  input: StagedVersionInput,
+): Promise<VersionDetail> {
   let version: VersionDetail;
   try {
-    const tags = parseTags(fields.tags);
+    const tags = parseTags(input.tags);
     await assertNewContent(db, input.modelName, staged.sha256);
     const signature = await inspectOnnxFile(staged.tempPath, {
-      signal: input.request.signal,
+      signal: input.signal,
     }).catch((error: unknown) => {
       if (isOnnxValidationError(error)) {
         throw new ApiError("unprocessable", error.message, { reason: error.reason });
@@ -87,11 +124,11 @@ export async function uploadVersion(
         sizeBytes: staged.sizeBytes,
         storageKey: store.keyFor(staged.sha256),
         signature,
-        originalFilename: filename,
-        description: fields.description ?? null,
+        originalFilename: input.originalFilename ?? null,
+        description: input.description ?? null,
         tags,
-        source: fields.source ?? null,
-        lineage: { kind: "upload" },
+        source: input.source ?? null,
+        lineage: input.lineage,
       },
       input.ipAddress,
     );
@@ -118,4 +155,16 @@ export async function uploadVersion(
     throw error;
   }
   return version;
+}
+
+/** A new version from bytes in memory (seeding, tests, benchmarks, the built-in trainer). */
+export async function registerVersionBytes(
+  db: PrismaClient,
+  store: ArtifactStore,
+  actor: Actor,
+  bytes: Uint8Array,
+  input: Omit<StagedVersionInput, "signal">,
+): Promise<VersionDetail> {
+  const staged = await store.stage(Readable.from([bytes]), { maxBytes: bytes.length });
+  return registerStagedVersion(db, store, actor, staged, input);
 }

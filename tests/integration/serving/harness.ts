@@ -9,13 +9,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { createLogger } from "../../../lib/log";
 import { buildLogisticRegressionModel } from "../../../lib/onnx/build";
-import { inspectOnnxFile } from "../../../lib/onnx/inspect";
-import { createModel, createVersion, setAlias } from "../../../lib/registry";
+import { createModel, setAlias } from "../../../lib/registry";
+import { registerVersionBytes } from "../../../lib/registry/upload";
 import { listenToModelEvents } from "../../../lib/serving/listener";
 import { createServingMetrics } from "../../../lib/serving/metrics";
 import { PredictionLogWriter } from "../../../lib/serving/prediction-log";
@@ -57,27 +56,12 @@ export async function addVersion(
   store: ArtifactStore,
   model: string,
   bytes: Buffer,
-  opts: { skipInspect?: boolean } = {},
 ): Promise<number> {
-  const staged = await store.stage(Readable.from(bytes), { maxBytes: bytes.length + 1 });
-  try {
-    const signature = opts.skipInspect
-      ? { schemaVersion: 1, inputs: [], outputs: [] }
-      : await inspectOnnxFile(staged.tempPath);
-    const version = await createVersion(db, SYSTEM_ACTOR, {
-      modelName: model,
-      sha256: staged.sha256,
-      sizeBytes: staged.sizeBytes,
-      storageKey: store.keyFor(staged.sha256),
-      signature,
-      lineage: { kind: "upload" },
-    });
-    await staged.commit();
-    return version.version;
-  } catch (error) {
-    await staged.discard();
-    throw error;
-  }
+  const version = await registerVersionBytes(db, store, SYSTEM_ACTOR, bytes, {
+    modelName: model,
+    lineage: { kind: "upload" },
+  });
+  return version.version;
 }
 
 export async function createClassifier(
