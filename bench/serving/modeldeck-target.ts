@@ -9,7 +9,8 @@
  * API token. The setup is outside the measured time.
  */
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { SYSTEM_ACTOR } from "../../lib/audit";
 import { createApiToken } from "../../lib/auth/tokens";
@@ -26,9 +27,11 @@ const repoRoot = path.resolve(import.meta.dirname, "../..");
 const quiet: DbLogger = { info: () => {}, warn: () => {}, error: (o, m) => console.error(m, o) };
 
 export async function startModelDeckTarget(opts: TargetOptions): Promise<Target> {
-  await chmod(opts.workDir, 0o755); // the embedded PostgreSQL runs as the postgres user
-  const dataDir = path.join(opts.workDir, "data");
-  await mkdir(dataDir, { recursive: true });
+  // The embedded PostgreSQL runs as the postgres user, who must be able to traverse every
+  // parent of its data directory; the runner's scratch directory (mode 700) is not.
+  const dataDir = await mkdtemp(path.join(tmpdir(), "modeldeck-bench-"));
+  await chmod(dataDir, 0o755);
+  const cleanup = () => rm(dataDir, { recursive: true, force: true });
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dataDir, "postgres"),
     port: await findFreePort(),
@@ -95,10 +98,12 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
         if (child.exitCode === null) child.kill("SIGTERM");
         await exited;
         await pg.stop();
+        await cleanup();
       },
     };
   } catch (error) {
     await pg.stop();
+    await cleanup();
     throw error;
   }
 }

@@ -6,7 +6,7 @@ import { createLogger } from "../../lib/log";
 import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
 import { listenToModelEvents } from "../../lib/serving/listener";
 import { createServingMetrics } from "../../lib/serving/metrics";
-import { PredictionLogWriter } from "../../lib/serving/prediction-log";
+import { postgresPredictionSink, PredictionLogWriter } from "../../lib/serving/prediction-log";
 import { ModelRouter } from "../../lib/serving/router";
 import { createServingHandler } from "../../lib/serving/server";
 import { getArtifactStore } from "../../lib/storage";
@@ -35,8 +35,11 @@ const router = new ModelRouter({
   sessionOptions: { intraOpThreads: config.serving.threads },
 });
 
-const predictionLog = config.serving.predictionLog
-  ? new PredictionLogWriter(db, instanceId, log, {
+const predictionSink = config.serving.predictionLog
+  ? postgresPredictionSink(process.env.DATABASE_URL!)
+  : null;
+const predictionLog = predictionSink
+  ? new PredictionLogWriter(predictionSink, instanceId, log, {
       onDropped: (n) => metrics.logDropped.inc(n),
       onWritten: (n) => metrics.logWritten.inc(n),
     })
@@ -126,6 +129,7 @@ onShutdown(log, async () => {
   clearInterval(periodic);
   await listener.stop();
   await predictionLog?.stop();
+  await predictionSink?.end();
   await router.close();
   await heartbeat.stop();
   await db.$disconnect();

@@ -17,7 +17,7 @@ import { createModel, setAlias } from "../../../lib/registry";
 import { registerVersionBytes } from "../../../lib/registry/upload";
 import { listenToModelEvents } from "../../../lib/serving/listener";
 import { createServingMetrics } from "../../../lib/serving/metrics";
-import { PredictionLogWriter } from "../../../lib/serving/prediction-log";
+import { postgresPredictionSink, PredictionLogWriter } from "../../../lib/serving/prediction-log";
 import { ModelRouter } from "../../../lib/serving/router";
 import { createServingHandler } from "../../../lib/serving/server";
 import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
@@ -105,7 +105,8 @@ export async function startInProcessServing(opts: {
     metrics,
     instanceId: "test-instance",
   });
-  const predictionLog = new PredictionLogWriter(opts.db, "test-instance", log, {
+  const sink = postgresPredictionSink(opts.databaseUrl);
+  const predictionLog = new PredictionLogWriter(sink, "test-instance", log, {
     flushIntervalMs: 50,
   });
   predictionLog.start();
@@ -139,6 +140,7 @@ export async function startInProcessServing(opts: {
       await new Promise((r) => server.close(r));
       await listener.stop();
       await predictionLog.stop();
+      await sink.end();
       await router.close();
     },
   };

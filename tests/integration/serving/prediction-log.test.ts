@@ -7,8 +7,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
 import { findFreePort } from "../../../lib/db/embedded-postgres";
 import { createLogger } from "../../../lib/log";
-import { PredictionLogWriter, type PredictionRecord } from "../../../lib/serving/prediction-log";
-import { createTestPrisma, useTestDatabase } from "../helpers/db";
+import {
+  postgresPredictionSink,
+  PredictionLogWriter,
+  type PredictionRecord,
+} from "../../../lib/serving/prediction-log";
+import { useTestDatabase } from "../helpers/db";
 
 const db = useTestDatabase();
 const log = createLogger("test", "silent");
@@ -30,7 +34,9 @@ const record = (i: number): PredictionRecord => ({
 
 it("writes thousands of records in batches, and drops only a row the database refuses", async () => {
   let dropped = 0;
-  const writer = new PredictionLogWriter(db.client, "inst", log, {
+  const sink = postgresPredictionSink(db.url);
+  cleanups.push(() => sink.end());
+  const writer = new PredictionLogWriter(sink, "inst", log, {
     batchSize: 500,
     flushIntervalMs: 20,
     onDropped: (n) => (dropped += n),
@@ -45,8 +51,8 @@ it("writes thousands of records in batches, and drops only a row the database re
 
 it("with the database away, the buffer stays bounded and the overflow is counted", async () => {
   const deadPort = await findFreePort();
-  const away = createTestPrisma(`postgresql://postgres:x@127.0.0.1:${deadPort}/none`);
-  cleanups.push(() => away.$disconnect());
+  const away = postgresPredictionSink(`postgresql://postgres:x@127.0.0.1:${deadPort}/none`);
+  cleanups.push(() => away.end());
   let dropped = 0;
   const writer = new PredictionLogWriter(away, "inst", log, {
     maxBuffered: 100,
