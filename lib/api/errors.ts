@@ -17,7 +17,9 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "unprocessable"
   | "rate_limited"
-  | "internal";
+  | "internal"
+  | "bad_gateway"
+  | "service_unavailable";
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -32,6 +34,10 @@ const STATUS: Record<ErrorCode, number> = {
   unprocessable: 422,
   rate_limited: 429,
   internal: 500,
+  /** A process the web app calls on the request's behalf (serving) failed or timed out. */
+  bad_gateway: 502,
+  /** That process is not reachable at all. */
+  service_unavailable: 503,
 };
 
 export class ApiError extends Error {

@@ -3,6 +3,7 @@ import { registry } from "./contract";
 // Importing a contracts module registers its operations; list every module here.
 import "./contracts/identity";
 import "./contracts/registry";
+import "./contracts/serving";
 
 let cached: ReturnType<OpenApiGeneratorV31["generateDocument"]> | undefined;
 

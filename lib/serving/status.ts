@@ -18,6 +18,8 @@ export type ServingInstanceView = {
   instanceId: string;
   /** alias → version number this instance serves for the model ({} when it serves none). */
   aliases: Record<string, number>;
+  /** When its heartbeat (which carries `aliases`) was written; it beats every 10 s. */
+  lastSeenAt: string;
 };
 
 export type LoadFailureView = {
@@ -118,7 +120,11 @@ export async function getServingStatus(
   return {
     settings: effectiveServingSettings(row.servingSettings),
     instances: heartbeats
-      .map((h) => ({ instanceId: h.instanceId, aliases: aliasesIn(h.info, modelName) }))
+      .map((h) => ({
+        instanceId: h.instanceId,
+        aliases: aliasesIn(h.info, modelName),
+        lastSeenAt: h.lastSeenAt.toISOString(),
+      }))
       .sort((a, b) => a.instanceId.localeCompare(b.instanceId)),
     loadFailures,
   };
