@@ -130,7 +130,7 @@ test.describe("as the admin", () => {
     await aliasDialog.getByRole("button", { name: "Set alias" }).click();
     await expect(page.getByTestId("alias-card-challenger")).toContainText("v2");
 
-    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("button", { name: "Edit", exact: true }).click();
     const edit = page.getByRole("dialog");
     await edit.getByLabel("Description").fill("Silero VAD, edited");
     await edit.getByLabel("Tags").fill("audio, third-party");

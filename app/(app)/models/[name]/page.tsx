@@ -6,6 +6,8 @@ import { EditModelDialog } from "@/components/registry/edit-model-dialog";
 import { RegistryAction } from "@/components/registry/registry-action";
 import { UploadVersion } from "@/components/registry/upload-version";
 import { VersionActions } from "@/components/registry/version-actions";
+import { ServingCard } from "@/components/serving/serving-card";
+import { TryItPanel } from "@/components/serving/try-it-panel";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -23,7 +25,10 @@ import {
   listAliases,
   listPromotionRequests,
   listVersions,
+  getVersion,
 } from "@/lib/registry";
+import { getServingStatus } from "@/lib/serving/status";
+import { trySignatureOf, type TrySignature } from "@/lib/serving/try-example";
 import { requireUser } from "../../current-user";
 
 export async function generateMetadata({ params }: { params: Promise<{ name: string }> }) {
@@ -45,12 +50,21 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
     if (error instanceof ApiError && error.status === 404) notFound();
     throw error;
   });
-  const [versions, aliases, history, pending] = await Promise.all([
+  const [versions, aliases, history, pending, serving] = await Promise.all([
     listVersions(db, name),
     listAliases(db, name),
     getAliasHistory(db, name, undefined, { limit: 50 }),
     listPromotionRequests(db, { modelName: name, status: "pending" }),
+    getServingStatus(db, name),
   ]);
+  // "Try it" prefills its request from the signature of the version its target points at.
+  const trySignatures: Record<number, TrySignature> = {};
+  for (const v of await Promise.all(
+    [...new Set(aliases.map((a) => a.version))].map((v) => getVersion(db, name, v)),
+  )) {
+    const signature = trySignatureOf(v.signature);
+    if (signature) trySignatures[v.version] = signature;
+  }
   const current = Object.fromEntries(aliases.map((a) => [a.name, a.version]));
   const canWrite = userCan(user, "models:write");
   const canPromote = userCan(user, "models:promote");
@@ -335,6 +349,26 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
           </TBody>
         </Table>
       </section>
+
+      <div className="mb-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
+        <section aria-labelledby="serving-heading" className="min-w-0">
+          <h2 id="serving-heading" className="mb-2 text-sm font-semibold">
+            Serving
+          </h2>
+          <ServingCard model={name} initial={serving} canEdit={canWrite} />
+        </section>
+        <section aria-labelledby="try-heading" className="min-w-0">
+          <h2 id="try-heading" className="mb-2 text-sm font-semibold">
+            Try it
+          </h2>
+          <TryItPanel
+            model={name}
+            aliases={aliases.map((a) => ({ name: a.name, version: a.version }))}
+            versions={versions.map((v) => ({ version: v.version, status: v.status }))}
+            signatures={trySignatures}
+          />
+        </section>
+      </div>
 
       {canWrite ? (
         <section

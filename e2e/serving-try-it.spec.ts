@@ -1,0 +1,259 @@
+import type { APIRequestContext, Page } from "@playwright/test";
+import { expect, request, test } from "./support/test";
+import { apiSession, snap } from "./support/helpers";
+import { adminStorageState, readState } from "./support/state";
+
+/**
+ * The model page's Serving card and Try it panel against the real serving process, on the
+ * seeded demo model (production → v2): an answer from v2, a rollback of production to v1 that
+ * the next try follows (with a request prefilled for v1's two features), the batching settings
+ * edited in the UI and found in the audit log, and a viewer who may try but not change settings.
+ */
+test.describe.configure({ mode: "serial" });
+
+const state = readState();
+const model = "iris-classifier";
+const base = `/api/v1/models/${model}`;
+
+async function adminApi(): Promise<APIRequestContext> {
+  return request.newContext({
+    baseURL: state.baseURL,
+    storageState: adminStorageState,
+    extraHTTPHeaders: { origin: state.baseURL },
+  });
+}
+
+async function setProduction(version: number, reason: string) {
+  const api = await adminApi();
+  const res = await api.put(`${base}/aliases/production`, { data: { version, reason } });
+  expect(res.status(), await res.text()).toBe(200);
+  await api.dispose();
+}
+
+/** Clicks Send and returns the API's answer once the panel shows it. */
+async function send(page: Page) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`${base}/try`) && r.request().method() === "POST"),
+    page.getByRole("form", { name: "Try it" }).getByRole("button", { name: "Send" }).click(),
+  ]);
+  const answer = (await response.json()) as {
+    status: number;
+    servedVersion: number | null;
+    requestId: string | null;
+    latencyMs: number;
+    body: unknown;
+  };
+  expect(response.status(), JSON.stringify(answer)).toBe(200);
+  if (answer.requestId) {
+    await expect(page.getByTestId("try-request-id")).toHaveText(answer.requestId);
+  }
+  return answer;
+}
+
+test.describe("as the admin", () => {
+  test.use({ storageState: adminStorageState });
+
+  test.afterAll(async () => {
+    // Leave the demo as it was seeded for whatever runs next.
+    await setProduction(2, "e2e: restore the demo");
+    const api = await adminApi();
+    const res = await api.put(`${base}/serving`, {
+      data: {
+        maxBatchSize: 64,
+        maxQueueDelayMicros: 0,
+        maxQueueLength: 2048,
+        payloadSampleRate: 0.1,
+      },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+    await api.dispose();
+  });
+
+  test("try production (v2), a pinned version, and the simple form", async ({ page }) => {
+    await page.goto(`/models/${model}`);
+    const panel = page.getByRole("form", { name: "Try it" });
+    const target = panel.getByLabel("Target");
+    const body = panel.getByLabel("Request body");
+    await expect(target).toHaveValue("alias:production");
+    await expect(panel.getByLabel("Request form")).toHaveValue("infer");
+    await expect(body).toHaveValue(/"data": \[5\.1, 3\.5, 1\.4, 0\.2\]/);
+    await expect(body).toHaveValue(/"shape": \[1, 4\]/);
+    await expect(panel.getByTestId("try-endpoint")).toHaveText(
+      `POST /v2/models/${model}/versions/production/infer`,
+    );
+    // The Serving card: the default settings.
+    await expect(page.getByTestId("setting-max-batch-size")).toHaveText("64 rows");
+    await expect(page.getByTestId("setting-payload-sample-rate")).toHaveText("10 %");
+    await snap(page, "30-try-it-prefilled");
+
+    const first = await send(page);
+    expect(first).toMatchObject({ status: 200, servedVersion: 2 });
+    const answer = page.getByTestId("try-answer");
+    await expect(answer.getByTestId("try-status")).toHaveText("HTTP 200");
+    await expect(answer).toContainText("served by version 2");
+    await expect(answer.getByTestId("try-latency")).toHaveText(/^\d+\.\d ms$/);
+    const response = answer.getByTestId("try-response");
+    await expect(response).toContainText('"model_version": "2"');
+    await expect(response).toContainText('"name": "probabilities"');
+    await expect(response).toContainText('"name": "label"');
+    await snap(page, "31-try-it-v2");
+
+    // A version number as the target: its own signature (two features) fills the body.
+    await target.selectOption("version:1");
+    await expect(body).toHaveValue(/"data": \[5\.1, 3\.5\]/);
+    await expect(panel.getByTestId("try-endpoint")).toHaveText(
+      `POST /v2/models/${model}/versions/1/infer`,
+    );
+    expect(await send(page)).toMatchObject({ status: 200, servedVersion: 1 });
+    await expect(answer).toContainText("served by version 1");
+
+    // The simple form, rows keyed by the feature names in the signature's metadata.
+    await target.selectOption("alias:production");
+    await panel.getByLabel("Request form").selectOption("predict");
+    await expect(body).toHaveValue(/"petal_width": 0\.2/);
+    const simple = await send(page);
+    expect(simple).toMatchObject({ status: 200, servedVersion: 2 });
+    await expect(response).toContainText('"predictions"');
+    await snap(page, "32-try-it-predict");
+
+    // Serving's own refusals come through as they are.
+    await body.fill('{"rows": [[1, 2]]}');
+    const refused = await send(page);
+    expect(refused.status).toBe(400);
+    await expect(answer.getByTestId("try-status")).toHaveText("HTTP 400");
+    await expect(answer.getByRole("alert")).toBeVisible();
+    await snap(page, "33-try-it-serving-error");
+
+    // The card lists the serving instance with production on v2 (from its heartbeat, which a
+    // fresh instance sends before its first load; the card re-reads the status by itself).
+    const instance = page.getByTestId("serving-instance").first();
+    await expect(instance).toContainText(/production\s*v2/, { timeout: 35_000 });
+  });
+
+  test("after production is rolled back to v1, Try it is served by v1", async ({ page }) => {
+    await setProduction(1, "e2e: try it follows a rollback");
+    await page.goto(`/models/${model}`);
+    const panel = page.getByRole("form", { name: "Try it" });
+    await expect(panel.getByLabel("Target")).toHaveValue("alias:production");
+    await expect(panel.getByLabel("Target").locator("option:checked")).toHaveText(
+      "production → v1",
+    );
+    // Prefilled for the version production points at now: v1 takes two features.
+    await expect(panel.getByLabel("Request body")).toHaveValue(/"data": \[5\.1, 3\.5\]/);
+
+    // Serving hears of the move through Postgres; give it up to 5 s.
+    await expect
+      .poll(async () => (await send(page)).servedVersion, { timeout: 5_000, intervals: [250] })
+      .toBe(1);
+    await expect(page.getByTestId("try-answer")).toContainText("served by version 1");
+    await expect(page.getByTestId("try-status")).toHaveText("HTTP 200");
+    await snap(page, "34-try-it-after-rollback");
+
+    await setProduction(2, "e2e: back to v2");
+    await page.reload();
+    await expect(panel.getByLabel("Request body")).toHaveValue(
+      /"data": \[5\.1, 3\.5, 1\.4, 0\.2\]/,
+    );
+    await expect
+      .poll(async () => (await send(page)).servedVersion, { timeout: 5_000, intervals: [250] })
+      .toBe(2);
+  });
+
+  test("edit the batching settings; they are saved and audited", async ({ page }) => {
+    await page.goto(`/models/${model}`);
+    await page.getByRole("button", { name: "Edit serving settings" }).click();
+    const dialog = page.getByRole("dialog");
+    await expect(dialog.getByLabel("Max batch size")).toHaveValue("64");
+    await dialog.getByLabel("Max batch size").fill("32");
+    await dialog.getByLabel("Max queue delay (µs)").fill("500");
+    await dialog.getByLabel("Max queue length").fill("1000");
+    await dialog.getByLabel("Payload sample rate (%)").fill("25");
+    await snap(page, "35-serving-settings-dialog");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(page.getByTestId("setting-max-batch-size")).toHaveText("32 rows");
+    await expect(page.getByTestId("setting-max-queue-delay")).toHaveText("500 µs");
+    await expect(page.getByTestId("setting-max-queue-length")).toHaveText("1,000 requests");
+    await expect(page.getByTestId("setting-payload-sample-rate")).toHaveText("25 %");
+
+    // Saved: a fresh page and the API agree.
+    await page.reload();
+    await expect(page.getByTestId("setting-max-batch-size")).toHaveText("32 rows");
+    await snap(page, "36-serving-settings-saved");
+    const status = await page.evaluate(
+      async (path) => (await fetch(path)).json(),
+      `${base}/serving`,
+    );
+    expect(status.settings).toEqual({
+      maxBatchSize: 32,
+      maxQueueDelayMicros: 500,
+      maxQueueLength: 1000,
+      payloadSampleRate: 0.25,
+    });
+
+    // Serving keeps answering with the new settings.
+    expect(await send(page)).toMatchObject({ status: 200, servedVersion: 2 });
+
+    await page.goto("/admin/audit?action=model.serving.update");
+    const table = page.getByRole("table", { name: "Audit entries" });
+    await expect(table.getByText("model.serving.update", { exact: true }).first()).toBeVisible();
+    await expect(table.locator("tbody tr").first()).toContainText(state.adminEmail);
+    await snap(page, "37-audit-serving-update");
+    const entries = await page.evaluate(async () => {
+      const r = await fetch("/api/v1/audit?action=model.serving.update&pageSize=50");
+      return (await r.json()).entries as {
+        actorLabel: string;
+        before: Record<string, unknown>;
+        after: Record<string, unknown>;
+      }[];
+    });
+    expect(entries[0]).toMatchObject({
+      actorLabel: state.adminEmail,
+      before: {
+        maxBatchSize: 64,
+        maxQueueDelayMicros: 0,
+        maxQueueLength: 2048,
+        payloadSampleRate: 0.1,
+      },
+      after: {
+        maxBatchSize: 32,
+        maxQueueDelayMicros: 500,
+        maxQueueLength: 1000,
+        payloadSampleRate: 0.25,
+      },
+    });
+  });
+});
+
+test("a viewer may try the model but gets 403 changing serving settings", async ({ browser }) => {
+  const admin = await apiSession(request, state.baseURL, state.adminEmail, state.adminPassword);
+  const email = `viewer-serving-${Date.now().toString(36)}@example.com`;
+  const created = await admin.post("/api/v1/users", {
+    data: { email, name: "Serving Viewer", role: "viewer", password: "viewer-pass-123" },
+  });
+  expect(created.status()).toBe(201);
+  await admin.dispose();
+
+  const viewer = await apiSession(request, state.baseURL, email, "viewer-pass-123");
+  const put = await viewer.put(`${base}/serving`, { data: { maxBatchSize: 8 } });
+  expect(put.status()).toBe(403);
+  expect((await put.json()).error.code).toBe("forbidden");
+  expect((await viewer.get(`${base}/serving`)).status()).toBe(200);
+  const tried = await viewer.post(`${base}/try`, {
+    data: { alias: "production", form: "predict", request: { rows: [[5.1, 3.5, 1.4, 0.2]] } },
+  });
+  expect(tried.status()).toBe(200);
+  expect(await tried.json()).toMatchObject({ status: 200, servedVersion: 2 });
+
+  // In the browser: no Edit button on the Serving card, Try it works.
+  const context = await browser.newContext({ storageState: await viewer.storageState() });
+  await viewer.dispose();
+  const page = await context.newPage();
+  await page.goto(`/models/${model}`);
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
+  await expect(page.getByTestId("serving-settings")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Edit serving settings" })).toHaveCount(0);
+  expect(await send(page)).toMatchObject({ status: 200, servedVersion: 2 });
+  await snap(page, "38-viewer-try-it");
+  await context.close();
+});
