@@ -62,7 +62,9 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
     }
 
     const port = await findFreePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "workers/serving/main.ts"], {
+    // BENCH_SERVING_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
+    const nodeArgs = process.env.BENCH_SERVING_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "workers/serving/main.ts"], {
       cwd: repoRoot,
       env: {
         ...process.env,

@@ -238,8 +238,8 @@ export function createCachedTokenVerifier(db: PrismaClient, ttlMs = 5_000, maxEn
   const cache = new Map<string, { value: VerifiedToken | null; until: number }>();
   // Concurrent misses for one token (64 clients starting at once) share one lookup.
   const pending = new Map<string, Promise<VerifiedToken | null>>();
-  const lookUp = async (key: string, secret: string): Promise<VerifiedToken | null> => {
-    const hit = cache.get(key);
+  const lookUp = async (secret: string): Promise<VerifiedToken | null> => {
+    const hit = cache.get(secret);
     let value: VerifiedToken | null;
     try {
       value = await verifyApiToken(db, secret);
@@ -250,17 +250,18 @@ export function createCachedTokenVerifier(db: PrismaClient, ttlMs = 5_000, maxEn
       throw error;
     }
     if (cache.size >= maxEntries) cache.clear();
-    cache.set(key, { value, until: Date.now() + ttlMs });
+    cache.set(secret, { value, until: Date.now() + ttlMs });
     return value;
   };
+  // Keyed by the secret itself, not its hash: hashing every request showed up in profiles,
+  // and this map lives only in the memory of the process that was sent the secret anyway.
   return function verify(secret: string): Promise<VerifiedToken | null> {
-    const key = hashTokenSecret(secret);
-    const hit = cache.get(key);
+    const hit = cache.get(secret);
     if (hit && hit.until > Date.now()) return Promise.resolve(hit.value);
-    let lookup = pending.get(key);
+    let lookup = pending.get(secret);
     if (!lookup) {
-      lookup = lookUp(key, secret).finally(() => pending.delete(key));
-      pending.set(key, lookup);
+      lookup = lookUp(secret).finally(() => pending.delete(secret));
+      pending.set(secret, lookup);
     }
     return lookup;
   };

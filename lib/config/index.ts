@@ -31,7 +31,7 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(32 * 1024 ** 2),
-  MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   DATABASE_URL: z.string().min(1).optional(),
@@ -57,7 +57,7 @@ export type AppConfig = {
     authRequired: boolean;
     /** Largest inference request body; larger ones get 413. */
     maxBodyBytes: number;
-    /** onnxruntime intra-op threads per session (0: onnxruntime's default). */
+    /** onnxruntime intra-op threads per session (default 1; 0: one per core). One thread measured fastest on 2 cores: the event loop needs the other (bench/serving). */
     threads: number;
     /** How often the registry is re-read in case a notification was missed. */
     reconcileIntervalMs: number;

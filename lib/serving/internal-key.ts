@@ -12,6 +12,8 @@ export function tryItKey(instanceSecret: string): string {
 }
 
 export function isTryItKey(candidate: string, expected: string): boolean {
+  // Cheap refusal first: this runs on every inference request.
+  if (candidate.length !== expected.length || !candidate.startsWith("mdk_tryit_")) return false;
   const a = Buffer.from(candidate);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -188,7 +188,7 @@ export class ModelRouter {
     this.models.clear();
     this.loaded.clear();
     await Promise.all(all.map((v) => v.retire()));
-    for (const v of all) this.deps.metrics.loadedModels.remove(v.id.model, String(v.id.version));
+    for (const v of all) this.deps.metrics.versionUnloaded(v.id.model, String(v.id.version));
   }
 
   private async reconcileNow(name: string, force: boolean): Promise<void> {
@@ -397,7 +397,7 @@ export class ModelRouter {
     for (const [versionId, served] of this.loaded) {
       if (referenced.has(versionId)) continue;
       this.loaded.delete(versionId);
-      this.deps.metrics.loadedModels.remove(served.id.model, String(served.id.version));
+      this.deps.metrics.versionUnloaded(served.id.model, String(served.id.version));
       void served
         .retire()
         .then(() =>

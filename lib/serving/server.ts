@@ -64,7 +64,6 @@ export function createServingHandler(deps: ServingAppDeps) {
   let inFlight = 0;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
-    res.once("close", () => inFlight--);
     const started = performance.now();
     const requestId = randomUUID();
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
@@ -81,12 +80,15 @@ export function createServingHandler(deps: ServingAppDeps) {
       return;
     }
     handle(deps, req, requestId, started)
-      .then((reply) => send(res, reply, requestId))
-      .catch((error: unknown) => {
-        // Only a bug gets here: every expected failure is a Reply.
-        deps.log.error({ err: error, url: req.url }, "unhandled error in the serving handler");
-        send(res, errorReply(500, "internal", "Internal error; it has been logged."), requestId);
-      });
+      .then(
+        (reply) => send(res, reply, requestId),
+        (error: unknown) => {
+          // Only a bug gets here: every expected failure is a Reply.
+          deps.log.error({ err: error, url: req.url }, "unhandled error in the serving handler");
+          send(res, errorReply(500, "internal", "Internal error; it has been logged."), requestId);
+        },
+      )
+      .finally(() => inFlight--);
   };
   return Object.assign(handler, { inFlight: () => inFlight });
 }
@@ -263,16 +265,28 @@ async function infer(
   const latencyMs = performance.now() - call.started;
   const modelLabel = served ? served.id.model : deps.router.hasModel(call.model) ? call.model : "";
   const versionLabel = served ? String(served.id.version) : "";
-  metrics.requests.inc({ model: modelLabel, version: versionLabel, status: String(reply.status) });
   if (served) {
-    const labels = { model: modelLabel, version: versionLabel };
-    metrics.requestDuration.observe(labels, latencyMs / 1000);
+    const m = metrics.forVersion(modelLabel, versionLabel);
+    if (reply.status === 200) m.ok.inc();
+    else
+      metrics.requests.inc({
+        model: modelLabel,
+        version: versionLabel,
+        status: String(reply.status),
+      });
+    m.requestDuration.observe(latencyMs / 1000);
     if (result) {
-      metrics.queueDuration.observe(labels, result.queueMs / 1000);
-      metrics.computeDuration.observe(labels, result.computeMs / 1000);
-      metrics.batchSize.observe(labels, result.batchRows);
+      m.queueDuration.observe(result.queueMs / 1000);
+      m.computeDuration.observe(result.computeMs / 1000);
+      m.batchSize.observe(result.batchRows);
     }
     served.release();
+  } else {
+    metrics.requests.inc({
+      model: modelLabel,
+      version: versionLabel,
+      status: String(reply.status),
+    });
   }
   const modelId = served?.id.modelId ?? deps.router.modelId(call.model);
   if (deps.predictionLog && modelId) {
