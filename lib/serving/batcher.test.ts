@@ -27,9 +27,17 @@ const settings = (s: Partial<BatchSettings> = {}): BatchSettings => ({
   maxQueueLength: 100,
   ...s,
 });
+const turn = () => new Promise((r) => setImmediate(r));
 const values = (t: Tensors) => [...(t.y!.data as Float32Array)];
 
 describe("DynamicBatcher", () => {
+  it("requests submitted in one event-loop turn share one call", async () => {
+    const model = doubler(0);
+    const batcher = new DynamicBatcher(settings(), true, model.run);
+    await Promise.all([1, 2, 3].map((v) => batcher.submit(rows(v), 1)));
+    expect(model.calls).toEqual([3]);
+  });
+
   it("runs a lone request at once (no added delay) and returns its rows", async () => {
     const model = doubler(0);
     const batcher = new DynamicBatcher(settings(), true, model.run);
@@ -44,6 +52,7 @@ describe("DynamicBatcher", () => {
     const model = doubler(20);
     const batcher = new DynamicBatcher(settings(), true, model.run);
     const first = batcher.submit(rows(1), 1);
+    await turn(); // the first has started running
     const rest = Array.from({ length: 10 }, (_, i) => batcher.submit(rows(10 + i, 100 + i), 2));
     const [a, ...others] = await Promise.all([first, ...rest]);
     expect(values(a!.outputs)).toEqual([2]);
@@ -89,7 +98,8 @@ describe("DynamicBatcher", () => {
   it("a full queue refuses at once with QueueFullError instead of growing", async () => {
     const model = doubler(30);
     const batcher = new DynamicBatcher(settings({ maxQueueLength: 3 }), true, model.run);
-    const running = batcher.submit(rows(0), 1); // runs, so it does not count as waiting
+    const running = batcher.submit(rows(0), 1);
+    await turn(); // running now, so it no longer counts as waiting
     const queued = [1, 2, 3].map((v) => batcher.submit(rows(v), 1));
     await expect(batcher.submit(rows(4), 1)).rejects.toBeInstanceOf(QueueFullError);
     await Promise.all([running, ...queued]);
@@ -100,6 +110,7 @@ describe("DynamicBatcher", () => {
     model.failWhenInputHas(13);
     const batcher = new DynamicBatcher(settings(), true, model.run);
     const first = batcher.submit(rows(1), 1);
+    await turn();
     const good = batcher.submit(rows(2), 1);
     const bad = batcher.submit(rows(13), 1);
     const alsoGood = batcher.submit(rows(4), 1);

@@ -46,6 +46,7 @@ export class DynamicBatcher {
   private head = 0;
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -108,7 +109,16 @@ export class DynamicBatcher {
           return;
         }
       }
-      this.dispatch();
+      // Dispatch at the end of this event-loop turn, not now: requests whose bodies were
+      // read in the same I/O phase then join this batch instead of waiting for the next one.
+      if (!this.immediate) {
+        this.immediate = setImmediate(() => {
+          this.immediate = null;
+          this.dispatch();
+          this.pump();
+        });
+      }
+      return;
     }
   }
 

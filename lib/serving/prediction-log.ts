@@ -20,9 +20,9 @@ export type PredictionRecord = {
   computeMs?: number | null;
   batchSize?: number | null;
   rows?: number | null;
-  /** sampled payloads (OIP tensors as JSON), undefined when not sampled */
-  inputs?: unknown;
-  outputs?: unknown;
+  /** sampled payloads as JSON text (OIP tensors), null when not sampled */
+  inputs?: string | null;
+  outputs?: string | null;
   error?: string | null;
   at?: Date;
 };
@@ -87,8 +87,8 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
         arrays[10]![i] = r.computeMs ?? null;
         arrays[11]![i] = r.batchSize ?? null;
         arrays[12]![i] = r.rows ?? null;
-        arrays[13]![i] = r.inputs === undefined ? null : JSON.stringify(r.inputs);
-        arrays[14]![i] = r.outputs === undefined ? null : JSON.stringify(r.outputs);
+        arrays[13]![i] = r.inputs ?? null;
+        arrays[14]![i] = r.outputs ?? null;
         arrays[15]![i] = r.error ?? null;
         arrays[16]![i] = instanceId;
       });

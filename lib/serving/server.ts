@@ -305,8 +305,8 @@ async function infer(
       computeMs: result?.computeMs ?? null,
       batchSize: result?.batchRows ?? null,
       rows: prepared?.batchSize ?? (prepared ? 1 : null),
-      inputs: sample ? payloadOf(body) : undefined,
-      outputs: sample ? payloadOf(reply.body, "outputs") : undefined,
+      inputs: sample ? payloadOf(body) : null,
+      outputs: sample ? payloadOf(reply.body, "outputs") : null,
       error: reply.status === 200 ? null : errorMessage(reply),
     });
   }
@@ -345,13 +345,13 @@ function errorMessage(reply: Reply): string | null {
 
 /** What the prediction log keeps of a sampled request: its inputs / outputs, if small. */
 const MAX_LOGGED_PAYLOAD_CHARS = 64 * 1024;
-function payloadOf(body: unknown, key?: string) {
-  if (!body || typeof body !== "object") return undefined;
+function payloadOf(body: unknown, key?: string): string | null {
+  if (!body || typeof body !== "object") return null;
   const obj = body as Record<string, unknown>;
   const value = key ? obj[key] : (obj.inputs ?? obj.rows);
-  if (value === undefined) return undefined;
+  if (value === undefined) return null;
   const text = JSON.stringify(value);
-  return text.length <= MAX_LOGGED_PAYLOAD_CHARS ? (value as object) : undefined;
+  return text.length <= MAX_LOGGED_PAYLOAD_CHARS ? text : null;
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string): Reply {
