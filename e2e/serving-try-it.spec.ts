@@ -1,3 +1,5 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import type { APIRequestContext, Page } from "@playwright/test";
 import { expect, request, test } from "./support/test";
 import { apiSession, snap } from "./support/helpers";
@@ -7,7 +9,9 @@ import { adminStorageState, readState } from "./support/state";
  * The model page's Serving card and Try it panel against the real serving process, on the
  * seeded demo model (production → v2): an answer from v2, a rollback of production to v1 that
  * the next try follows (with a request prefilled for v1's two features), the batching settings
- * edited in the UI and found in the audit log, and a viewer who may try but not change settings.
+ * edited in the UI and found in the audit log, a version whose file is damaged on disk shown as a
+ * load failure while production keeps serving the previous version, and a viewer who may try
+ * but not change settings.
  */
 test.describe.configure({ mode: "serial" });
 
@@ -31,9 +35,10 @@ async function setProduction(version: number, reason: string) {
 }
 
 /** Clicks Send and returns the API's answer once the panel shows it. */
-async function send(page: Page) {
+async function send(page: Page, modelName = model) {
+  const tryPath = `/api/v1/models/${modelName}/try`;
   const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().endsWith(`${base}/try`) && r.request().method() === "POST"),
+    page.waitForResponse((r) => r.url().endsWith(tryPath) && r.request().method() === "POST"),
     page.getByRole("form", { name: "Try it" }).getByRole("button", { name: "Send" }).click(),
   ]);
   const answer = (await response.json()) as {
@@ -225,6 +230,105 @@ test.describe("as the admin", () => {
   });
 });
 
+test.describe("a version that fails to load", () => {
+  test.use({ storageState: adminStorageState });
+
+  test("is shown on the Serving card while production keeps serving the previous one", async ({
+    page,
+  }) => {
+    test.setTimeout(120_000);
+    const api = await adminApi();
+    const name = `broken-${Date.now().toString(36)}`;
+    const modelBase = `/api/v1/models/${name}`;
+    // Two valid models with bytes of their own: the demo's v2 with a docString letter changed.
+    const demo = await (await api.get(`${base}/versions/2/artifact`)).body();
+    const at = demo.indexOf("Iris species");
+    expect(at).toBeGreaterThan(0);
+    const variant = (letter: string) => {
+      const copy = Buffer.from(demo);
+      copy.write(letter, at);
+      return copy;
+    };
+    expect(
+      (await api.post("/api/v1/models", { data: { name, task: "classification" } })).status(),
+    ).toBe(201);
+    const storageKeys: string[] = [];
+    for (const letter of ["A", "B"]) {
+      const res = await api.post(`${modelBase}/versions`, {
+        headers: { "content-type": "application/octet-stream" },
+        data: variant(letter),
+      });
+      expect(res.status(), await res.text()).toBe(201);
+      storageKeys.push((await res.json()).version.storageKey);
+    }
+    const promote = async (version: number) => {
+      const res = await api.put(`${modelBase}/aliases/production`, { data: { version } });
+      expect(res.status(), await res.text()).toBe(200);
+    };
+    const tryProduction = async () => {
+      const res = await api.post(`${modelBase}/try`, {
+        data: { form: "predict", request: { rows: [[5.1, 3.5, 1.4, 0.2]] } },
+      });
+      expect(res.status()).toBe(200);
+      return (await res.json()) as { status: number; servedVersion: number | null };
+    };
+
+    await promote(1);
+    await expect
+      .poll(async () => (await tryProduction()).servedVersion, { timeout: 10_000 })
+      .toBe(1);
+
+    // Damage v2's file in the artifact store, then promote it: serving cannot load it.
+    const file = path.join(state.dataDir, "artifacts", storageKeys[1]!);
+    chmodSync(file, 0o644);
+    writeFileSync(file, "these bytes are not an ONNX model");
+    await promote(2);
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (await api.get(`${modelBase}/serving`)).json()) as {
+              loadFailures: { version: number }[];
+            }
+          ).loadFailures.map((f) => f.version),
+        { timeout: 10_000 },
+      )
+      .toEqual([2]);
+    expect(await tryProduction()).toMatchObject({ status: 200, servedVersion: 1 });
+
+    // The card says so; which version production keeps comes from the next heartbeat.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`/models/${name}`);
+          return page.getByTestId("load-failure-2").textContent();
+        },
+        { timeout: 40_000, intervals: [2_000] },
+      )
+      .toContain("production keeps serving version 1");
+    const alert = page.getByTestId("load-failure-2");
+    await expect(alert).toContainText(
+      /Version 2 failed to load on serving-\S+: .+ · \d{4}-\d\d-\d\d/,
+    );
+    await expect(page.getByTestId("serving-instance").first()).toContainText(/production\s*v1/);
+    await snap(page, "39-load-failure");
+
+    // Try it on production is answered by v1, and says production now points elsewhere.
+    const panel = page.getByRole("form", { name: "Try it" });
+    await expect(panel.getByLabel("Target").locator("option:checked")).toHaveText(
+      "production → v2",
+    );
+    await panel.getByLabel("Request form").selectOption("predict");
+    expect(await send(page, name)).toMatchObject({ status: 200, servedVersion: 1 });
+    await expect(page.getByTestId("try-answer")).toContainText("served by version 1");
+    await expect(page.getByTestId("try-version-mismatch")).toContainText(
+      "production was answered by version 1, not v2",
+    );
+    await snap(page, "39b-load-failure-try-it");
+    await api.dispose();
+  });
+});
+
 test("a viewer may try the model but gets 403 changing serving settings", async ({ browser }) => {
   const admin = await apiSession(request, state.baseURL, state.adminEmail, state.adminPassword);
   const email = `viewer-serving-${Date.now().toString(36)}@example.com`;
@@ -256,4 +360,40 @@ test("a viewer may try the model but gets 403 changing serving settings", async 
   expect(await send(page)).toMatchObject({ status: 200, servedVersion: 2 });
   await snap(page, "38-viewer-try-it");
   await context.close();
+});
+
+test("the serving routes validate their bodies and are in the OpenAPI document", async () => {
+  const api = await adminApi();
+  const unknown = await api.put(`${base}/serving`, { data: { maxBatchSize: 8, batch: true } });
+  expect(unknown.status()).toBe(400);
+  expect((await unknown.json()).error.details.fields).toContainEqual({
+    field: "batch",
+    message: "is not a recognised field",
+  });
+  const tooBig = await api.put(`${base}/serving`, { data: { maxBatchSize: 100_000 } });
+  expect(tooBig.status()).toBe(400);
+  expect((await tooBig.json()).error.details.fields[0].field).toBe("maxBatchSize");
+  expect((await api.put(`${base}/serving`, { data: {} })).status()).toBe(400);
+
+  const both = await api.post(`${base}/try`, {
+    data: { alias: "production", version: 1, form: "infer", request: {} },
+  });
+  expect(both.status()).toBe(400);
+  expect((await both.json()).error.message).toContain("alias or version, not both");
+  const badForm = await api.post(`${base}/try`, { data: { form: "explain", request: {} } });
+  expect(badForm.status()).toBe(400);
+  expect((await badForm.json()).error.details.fields[0].field).toBe("form");
+  const missing = await api.post(`/api/v1/models/no-such-model/try`, {
+    data: { form: "infer", request: {} },
+  });
+  expect(missing.status()).toBe(404);
+  expect((await api.get(`/api/v1/models/no-such-model/serving`)).status()).toBe(404);
+
+  const doc = await (await api.get("/api/v1/openapi.json")).json();
+  expect(Object.keys(doc.paths)).toEqual(
+    expect.arrayContaining([`/api/v1/models/{name}/serving`, `/api/v1/models/{name}/try`]),
+  );
+  expect(Object.keys(doc.paths["/api/v1/models/{name}/serving"])).toEqual(["get", "put"]);
+  expect(doc.components.schemas.ServingStatus).toBeDefined();
+  await api.dispose();
 });

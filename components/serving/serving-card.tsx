@@ -52,14 +52,9 @@ export function ServingCard({
   return (
     <div className="grid content-start gap-3">
       {loadFailures.map((f) => (
-        <Alert
-          key={f.versionId}
-          variant="error"
-          title={`Version ${f.version} failed to load`}
-          data-testid={`load-failure-${f.version}`}
-        >
+        <Alert key={f.versionId} variant="error" data-testid={`load-failure-${f.version}`}>
           <p>
-            Version {f.version} failed to load on{" "}
+            <span className="font-semibold">Version {f.version} failed to load</span> on{" "}
             <span className="font-mono text-xs break-all">{f.instanceId}</span>: {f.message} ·{" "}
             <Time value={f.at} />; {consequence(f, instances)}
           </p>

@@ -313,8 +313,11 @@ function AnswerView({
             </Button>
           }
         >
-          {alias} now points at version {result.servedVersion}; this page still shows v
-          {expectedVersion}.
+          <span data-testid="try-version-mismatch">
+            {alias} was answered by version {result.servedVersion}, not v{expectedVersion} as this
+            page shows: the alias has moved since the page loaded, or v{expectedVersion} has not
+            loaded on serving (see Serving).
+          </span>
         </Alert>
       ) : null}
       {errorMessage ? (
