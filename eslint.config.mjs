@@ -17,6 +17,11 @@ const config = [
     ],
   },
   {
+    // Test helpers named use* (useTestDatabase) are vitest fixtures, not React hooks.
+    files: ["tests/**/*.ts"],
+    rules: { "react-hooks/rules-of-hooks": "off" },
+  },
+  {
     // ARCHITECTURE.md: lib/ is the domain core and never reaches up into the app layers.
     files: ["lib/**/*.{ts,tsx}"],
     rules: {

@@ -64,20 +64,24 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
     const port = await findFreePort();
     // BENCH_SERVING_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
     const nodeArgs = process.env.BENCH_SERVING_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "workers/serving/main.ts"], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        DATABASE_URL: pg.connectionString,
-        MODELDECK_DATA_DIR: dataDir,
-        MODELDECK_HOST: opts.host,
-        MODELDECK_SERVING_PORT: String(port),
-        MODELDECK_PREDICTION_LOG: opts.logging ? "on" : "off",
-        MODELDECK_LOG_LEVEL: "warn",
-        NODE_ENV: "production",
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, "--import", "tsx", "workers/serving/main.ts"],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          DATABASE_URL: pg.connectionString,
+          MODELDECK_DATA_DIR: dataDir,
+          MODELDECK_HOST: opts.host,
+          MODELDECK_SERVING_PORT: String(port),
+          MODELDECK_PREDICTION_LOG: opts.logging ? "on" : "off",
+          MODELDECK_LOG_LEVEL: "warn",
+          NODE_ENV: "production",
+        },
+        stdio: ["ignore", "ignore", "inherit"],
       },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    );
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     const baseUrl = `http://${opts.host}:${port}`;
     const headers = { authorization: `Bearer ${secret}` };
