@@ -52,7 +52,7 @@ CREATE INDEX "prediction_log_requestId_idx" ON "prediction_log"("requestId");
 CREATE INDEX "prediction_log_modelId_at_idx" ON "prediction_log"("modelId", "at" DESC);
 
 -- CreateIndex
-CREATE INDEX "prediction_log_at_idx" ON "prediction_log"("at" DESC);
+CREATE INDEX "prediction_log_at_idx" ON "prediction_log" USING BRIN ("at");
 
 -- AddForeignKey
 ALTER TABLE "serving_load_event" ADD CONSTRAINT "serving_load_event_modelId_fkey" FOREIGN KEY ("modelId") REFERENCES "model"("id") ON DELETE CASCADE ON UPDATE CASCADE;
