@@ -112,6 +112,17 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
   };
 }
 
+export type PredictionLogOptions = {
+  /** Records held at most; beyond it new ones are dropped (and counted). */
+  maxBuffered?: number;
+  /** Rows per INSERT. */
+  batchSize?: number;
+  /** How often the buffer is written when it is not full. */
+  flushIntervalMs?: number;
+  onDropped?: (count: number) => void;
+  onWritten?: (count: number) => void;
+};
+
 export class PredictionLogWriter {
   private buffer: PredictionRecord[] = [];
   private timer: NodeJS.Timeout | null = null;

@@ -258,7 +258,8 @@ function product(dims: readonly number[]): number {
   return n;
 }
 
-function allocate(type: OrtType, n: number): TensorData {
+/** A zeroed typed array (or n-slot string array) of `type`: how tensors are laid out here. */
+export function allocate(type: OrtType, n: number): TensorData {
   switch (type) {
     case "float32":
       return new Float32Array(n);

@@ -39,6 +39,16 @@ export function parseSelector(segment: string | undefined): VersionSelector {
   return { kind: "alias", alias: segment };
 }
 
+/** What loading a version needs from its row. */
+const SERVED_VERSION_FIELDS = {
+  id: true,
+  version: true,
+  sha256: true,
+  storageKey: true,
+  signature: true,
+  status: true,
+} as const;
+
 type VersionRow = {
   id: string;
   version: number;
@@ -201,16 +211,7 @@ export class ModelRouter {
         aliases: {
           select: {
             name: true,
-            version: {
-              select: {
-                id: true,
-                version: true,
-                sha256: true,
-                storageKey: true,
-                signature: true,
-                status: true,
-              },
-            },
+            version: { select: SERVED_VERSION_FIELDS },
           },
         },
       },
@@ -281,14 +282,7 @@ export class ModelRouter {
   private async loadPinned(state: ModelState, version: number): Promise<ServedVersion> {
     const row = await this.deps.db.modelVersion.findUnique({
       where: { modelId_version: { modelId: state.id, version } },
-      select: {
-        id: true,
-        version: true,
-        sha256: true,
-        storageKey: true,
-        signature: true,
-        status: true,
-      },
+      select: SERVED_VERSION_FIELDS,
     });
     if (!row) throw new ServingNotFoundError(`Model "${state.name}" has no version ${version}.`);
     if (row.status === "archived") {

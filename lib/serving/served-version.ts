@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import type { OnnxSignature } from "../onnx/types";
 import { DynamicBatcher, type BatchResult, type Tensors } from "./batcher";
-import { isBatchable, type HostTensor, type OrtType } from "./protocol";
+import { allocate, isBatchable, type OrtType } from "./protocol";
 import type { ServingSettings } from "./settings";
 
 /**
@@ -132,38 +132,10 @@ export function warmUpInputs(signature: OnnxSignature): Tensors {
     if (input.kind !== "tensor" || !input.dtype) continue;
     const dims = (input.shape ?? [1]).map((d) => (typeof d === "number" && d >= 0 ? d : 1));
     const size = dims.reduce((a, b) => a * b, 1);
-    inputs[input.name] = { type: input.dtype as OrtType, dims, data: zeros(input.dtype, size) };
+    const type = input.dtype as OrtType;
+    const data = allocate(type, size);
+    if (type === "string") (data as string[]).fill("");
+    inputs[input.name] = { type, dims, data };
   }
   return inputs;
-}
-
-function zeros(dtype: string, size: number): HostTensor["data"] {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(size);
-    case "float64":
-      return new Float64Array(size);
-    case "int8":
-      return new Int8Array(size);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(size);
-    case "int16":
-      return new Int16Array(size);
-    case "uint16":
-    case "float16":
-      return new Uint16Array(size);
-    case "int32":
-      return new Int32Array(size);
-    case "uint32":
-      return new Uint32Array(size);
-    case "int64":
-      return new BigInt64Array(size);
-    case "uint64":
-      return new BigUint64Array(size);
-    case "string":
-      return Array.from({ length: size }, () => "");
-    default:
-      throw new Error(`Element type ${dtype} cannot be served.`);
-  }
 }
