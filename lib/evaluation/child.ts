@@ -1,0 +1,70 @@
+/**
+ * The evaluation child process: `node --import tsx lib/evaluation/child.ts`, started by
+ * runner.ts with an IPC channel (advanced serialization). It reads the dataset file, loads
+ * the model in onnxruntime, scores every row and measures latency, then sends one result.
+ * Everything heavy happens here, so the caller's event loop (web or scheduler) stays free,
+ * and a runaway evaluation is ended with SIGKILL (see lib/onnx/load-check.ts for why not a
+ * worker thread).
+ */
+import * as ort from "onnxruntime-node";
+import { loadEvaluationData } from "../datasets/parse";
+import { scoreDataset, type ModelRunner } from "./score";
+import type { ChildMessage, ChildRequest } from "./runner-protocol";
+
+const send = (message: ChildMessage) => process.send?.(message);
+
+process.on("disconnect", () => process.exit(0));
+
+async function run(job: ChildRequest): Promise<void> {
+  const t0 = performance.now();
+  const data = await loadEvaluationData(
+    job.datasetPath,
+    job.format,
+    job.plan.featureColumns,
+    job.plan.labelColumn,
+  );
+  const loadedData = performance.now();
+  send({ type: "progress", phase: "loaded", done: data.rowCount, total: data.rowCount });
+  const session = await ort.InferenceSession.create(job.modelPath, {
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    intraOpNumThreads: job.threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+  });
+  const loadedModel = performance.now();
+  const runner: ModelRunner = async (feeds, fetches) => {
+    const input: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      input[name] = new ort.Tensor(t.type, t.data, t.dims);
+    }
+    return (await session.run(input, fetches)) as never;
+  };
+  const result = await scoreDataset(data, job.plan, runner, {
+    batchSize: job.batchSize,
+    latencyRuns: job.latencyRuns,
+    onProgress: (p) => send({ type: "progress", ...p }),
+  });
+  await session.release();
+  send({
+    type: "result",
+    ...result,
+    timings: {
+      readDatasetMs: loadedData - t0,
+      loadModelMs: loadedModel - loadedData,
+      scoreMs: performance.now() - loadedModel,
+    },
+  });
+}
+
+process.once("message", (job: ChildRequest) => {
+  run(job).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      send({ type: "error", message: error instanceof Error ? error.message : String(error) });
+      // Let the message flush before exiting.
+      setTimeout(() => process.exit(1), 50);
+    },
+  );
+});
+send({ type: "ready" });

@@ -1,0 +1,245 @@
+import type { Actor } from "../audit";
+import type { Role } from "../auth/roles";
+import { getDatasetVersion } from "../datasets/datasets";
+import type { PrismaClient } from "../db/generated/client";
+import { getModel, listVersions, resolveVersion, setAlias } from "../registry";
+import type { ArtifactStore } from "../storage";
+import { evaluateVersion } from "./evaluations";
+import { decidePromotion, type CandidateCriteria, type GateConfig, type GateSubject } from "./gate";
+import { getGate } from "./gates";
+import { METRICS, metricValue } from "./metrics";
+import type { EvaluationView } from "./types";
+
+/** Candidates evaluated per call at most (the newest ones): bounds the work of one run. */
+export const MAX_CANDIDATES = 10;
+
+export type EvaluateAndPromoteInput = {
+  modelName: string;
+  datasetName: string;
+  /** Default: the dataset's newest version (pinned at the start, so all see the same rows). */
+  datasetVersion?: number | null;
+  /** Versions newer than production (ready ones), or the version the `challenger` alias names. */
+  candidates: "newer-than-production" | "challenger";
+  /** Who promotes (a job's actor). Needs models:promote; without a role, operator is assumed. */
+  actor: Actor & { role?: Role };
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  /** Recorded on each evaluation (e.g. the job run's id); trigger defaults to "job". */
+  trigger?: { kind: "manual" | "job"; ref?: string | null };
+  timeoutMs?: number;
+  latencyRuns?: number;
+};
+
+export type EvaluateAndPromoteResult = {
+  /**
+   * promoted: production now points at `promotedVersion`. kept: it does not (no candidate
+   * passed, nothing to evaluate, or the model needs approval: see `promotionRequestId`).
+   */
+  decision: "promoted" | "kept";
+  promotedVersion: number | null;
+  /** production when the run started (null: none). */
+  productionVersion: number | null;
+  /** Every evaluation this run recorded, production's first. */
+  evaluations: string[];
+  criteria: CandidateCriteria[];
+  reason: string;
+  gate: GateConfig & { isDefault: boolean };
+  dataset: { name: string; version: number };
+  /** Set when the model requires approval: the move became this pending request. */
+  promotionRequestId: string | null;
+};
+
+type Subject = GateSubject & { view: EvaluationView | null };
+
+function toSubject(version: number, view: EvaluationView): Subject {
+  return {
+    version,
+    evaluationId: view.id,
+    status: view.status,
+    metrics: view.metrics,
+    latency: view.latency,
+    rowCount: view.rowCount,
+    error: view.error,
+    view,
+  };
+}
+
+/**
+ * The building block of the "evaluate and promote" refresh job: evaluates production and
+ * the candidates on one dataset version, applies the model's gate (decidePromotion), and
+ * promotes the best passing candidate with setAlias, naming the evaluation and the metric
+ * in the alias history. A candidate that fails any criterion is never promoted; nothing is
+ * promoted either when production itself could not be evaluated.
+ */
+export async function evaluateAndPromote(
+  db: PrismaClient,
+  store: ArtifactStore,
+  input: EvaluateAndPromoteInput,
+): Promise<EvaluateAndPromoteResult> {
+  const { log } = input;
+  const model = await getModel(db, input.modelName);
+  const gateView = await getGate(db, model.name);
+  const { model: _m, updatedAt: _u, updatedBy: _b, ...gate } = gateView;
+  const dataset = await getDatasetVersion(db, input.datasetName, input.datasetVersion ?? null);
+  const datasetRef = { name: dataset.dataset, version: dataset.version };
+  const production = model.productionVersion;
+  const label = METRICS[gate.primaryMetric].label;
+  log(
+    `model ${model.name}: production ${production === null ? "not set" : `v${production}`}; dataset ${dataset.dataset} v${dataset.version} (${dataset.rowCount} rows); gate ${gate.isDefault ? "(default) " : ""}${label} ${gate.direction === "higher" ? "↑" : "↓"}`,
+  );
+
+  let candidateVersions: number[];
+  if (input.candidates === "challenger") {
+    const challenger = await resolveVersion(db, model.name, "challenger").catch(() => null);
+    candidateVersions = challenger && challenger.version !== production ? [challenger.version] : [];
+    if (!challenger) log("no challenger alias is set");
+    else if (challenger.version === production)
+      log(`challenger is v${challenger.version}, which is production`);
+  } else {
+    const ready = await listVersions(db, model.name, { status: "ready" });
+    candidateVersions = ready
+      .map((v) => v.version)
+      .filter((v) => production === null || v > production)
+      .sort((a, b) => a - b)
+      .slice(-MAX_CANDIDATES);
+  }
+  log(
+    candidateVersions.length === 0
+      ? "no candidates"
+      : `candidates: ${candidateVersions.map((v) => `v${v}`).join(", ")}`,
+  );
+
+  const base = {
+    productionVersion: production,
+    gate,
+    dataset: datasetRef,
+    promotionRequestId: null,
+  };
+  if (candidateVersions.length === 0) {
+    const decision = decidePromotion(gate, null, []);
+    return {
+      ...base,
+      decision: "kept",
+      promotedVersion: null,
+      evaluations: [],
+      criteria: [],
+      reason:
+        input.candidates === "challenger"
+          ? `No challenger to evaluate; ${production === null ? "nothing is promoted" : `production stays on v${production}`}.`
+          : decision.reason.replace(
+              "No candidate to evaluate",
+              "No version is newer than production",
+            ),
+    };
+  }
+
+  const evaluationIds: string[] = [];
+  const evaluate = async (version: number): Promise<Subject> => {
+    input.signal?.throwIfAborted();
+    try {
+      const view = await evaluateVersion(db, store, input.actor, {
+        modelName: model.name,
+        version,
+        datasetName: dataset.dataset,
+        datasetVersion: dataset.version,
+        trigger: input.trigger ?? { kind: "job" },
+        signal: input.signal,
+        timeoutMs: input.timeoutMs,
+        latencyRuns: input.latencyRuns,
+        log,
+      });
+      evaluationIds.push(view.id);
+      const value = metricValue(view.metrics, gate.primaryMetric);
+      log(
+        view.status === "succeeded"
+          ? `v${version}: ${label} ${value === null ? "not computed" : +value.toFixed(4)}, p95 ${view.latency ? +view.latency.batch1.p95Ms.toFixed(3) : "—"} ms (evaluation ${view.id})`
+          : `v${version}: evaluation failed: ${view.error}`,
+      );
+      return toSubject(version, view);
+    } catch (error) {
+      input.signal?.throwIfAborted();
+      // Not evaluable at all (e.g. the dataset does not fit this version's inputs).
+      const message = error instanceof Error ? error.message : String(error);
+      log(`v${version}: not evaluated: ${message}`);
+      return {
+        version,
+        evaluationId: "",
+        status: "failed",
+        metrics: null,
+        latency: null,
+        rowCount: null,
+        error: message,
+        view: null,
+      };
+    }
+  };
+
+  const productionSubject = production === null ? null : await evaluate(production);
+  const subjects: Subject[] = [];
+  for (const v of candidateVersions) subjects.push(await evaluate(v));
+  const decision = decidePromotion(gate, productionSubject, subjects);
+  log(decision.reason);
+  if (!decision.promote) {
+    return {
+      ...base,
+      decision: "kept",
+      promotedVersion: null,
+      evaluations: evaluationIds,
+      criteria: decision.criteria,
+      reason: decision.reason,
+    };
+  }
+
+  input.signal?.throwIfAborted();
+  const winner = decision.promote;
+  const current = (await getModel(db, model.name)).productionVersion;
+  if (current !== production) {
+    const reason = `Production moved from ${production === null ? "nothing" : `v${production}`} to v${current} while this run evaluated; nothing was promoted.`;
+    log(reason);
+    return {
+      ...base,
+      decision: "kept",
+      promotedVersion: null,
+      evaluations: evaluationIds,
+      criteria: decision.criteria,
+      reason,
+    };
+  }
+  const winnerValue = metricValue(winner.metrics, gate.primaryMetric);
+  const prodValue = productionSubject
+    ? metricValue(productionSubject.metrics, gate.primaryMetric)
+    : null;
+  const aliasReason =
+    `Evaluate-and-promote: evaluation ${winner.evaluationId} on ${dataset.dataset} v${dataset.version}: ${label} ` +
+    (prodValue === null
+      ? `${winnerValue?.toFixed(4)} (no production before)`
+      : `${prodValue.toFixed(4)} (v${production}) → ${winnerValue?.toFixed(4)} (v${winner.version})`) +
+    "; gate passed.";
+  const moved = await setAlias(
+    db,
+    { ...input.actor, role: input.actor.role ?? "operator" },
+    { modelName: model.name, alias: "production", version: winner.version, reason: aliasReason },
+  );
+  if (moved.outcome === "requested") {
+    const reason = `${decision.reason} The model requires approval: promotion request ${moved.request.id} is pending.`;
+    log(reason);
+    return {
+      ...base,
+      decision: "kept",
+      promotedVersion: null,
+      evaluations: evaluationIds,
+      criteria: decision.criteria,
+      reason,
+      promotionRequestId: moved.request.id,
+    };
+  }
+  log(`production → v${winner.version}`);
+  return {
+    ...base,
+    decision: "promoted",
+    promotedVersion: winner.version,
+    evaluations: evaluationIds,
+    criteria: decision.criteria,
+    reason: decision.reason,
+  };
+}

@@ -1,0 +1,23 @@
+import type { EvaluationPlan } from "../datasets/fit";
+import type { DatasetFormat } from "../datasets/types";
+import type { ScoreResult } from "./score";
+
+/** What runner.ts sends the evaluation child (one message). */
+export type ChildRequest = {
+  modelPath: string;
+  datasetPath: string;
+  format: DatasetFormat;
+  plan: EvaluationPlan;
+  batchSize: number;
+  latencyRuns: number;
+  threads: number;
+};
+
+export type ChildTimings = { readDatasetMs: number; loadModelMs: number; scoreMs: number };
+
+/** What the child sends back: ready, progress (any number), then a result or an error. */
+export type ChildMessage =
+  | { type: "ready" }
+  | { type: "progress"; phase: "loaded" | "scoring" | "latency"; done: number; total: number }
+  | ({ type: "result"; timings: ChildTimings } & ScoreResult)
+  | { type: "error"; message: string };

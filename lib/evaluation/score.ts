@@ -1,0 +1,269 @@
+/**
+ * The scoring core of an evaluation, independent of where it runs and of onnxruntime itself:
+ * dataset rows → input tensors (per the plan from lib/datasets/fit.ts) → batched runs →
+ * predictions → metrics, then single-row runs for latency percentiles. `run` is whatever
+ * executes the model (onnxruntime in the evaluation child; a fake in unit tests).
+ */
+import type { EvaluationData } from "../datasets/parse";
+import type { EvaluationPlan, FeedPlan } from "../datasets/fit";
+import {
+  argmax,
+  classificationMetrics,
+  percentile,
+  regressionMetrics,
+  type QualityMetrics,
+} from "./metrics";
+
+export type FeedTensor = {
+  type: FeedPlan["dtype"];
+  data: Float32Array | Float64Array | Int32Array | BigInt64Array;
+  dims: number[];
+};
+export type OutputTensor = { data: ArrayLike<unknown>; dims: readonly number[] };
+export type ModelRunner = (
+  feeds: Record<string, FeedTensor>,
+  fetches: string[],
+) => Promise<Record<string, OutputTensor>>;
+
+export type LatencyFigures = {
+  /** Single-row runs over the first rows of the dataset. */
+  batch1: {
+    runs: number;
+    p50Ms: number;
+    p95Ms: number;
+    p99Ms: number;
+    meanMs: number;
+    maxMs: number;
+  };
+  /** The scoring pass: every row, in batches of `batchSize` (64 unless the model is fixed at 1). */
+  batched: { batchSize: number; rows: number; seconds: number; rowsPerSecond: number };
+};
+
+export type ScoreOptions = {
+  batchSize?: number;
+  latencyRuns?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { phase: "scoring" | "latency"; done: number; total: number }) => void;
+};
+
+export type ScoreResult = {
+  metrics: QualityMetrics;
+  latency: LatencyFigures;
+  rowCount: number;
+  notes: string[];
+};
+
+type PreparedFeed = { plan: FeedPlan; width: number; data: FeedTensor["data"] };
+
+/** Whole-dataset typed arrays per input; batches are zero-copy views of them. */
+export function prepareFeeds(data: EvaluationData, plan: EvaluationPlan): PreparedFeed[] {
+  const F = data.featureColumns.length;
+  const n = data.rowCount;
+  const prepared: PreparedFeed[] = [];
+  for (const feed of plan.feeds) {
+    const width = feed.columns.length;
+    const offsets = feed.columns.map((c) => data.featureColumns.indexOf(c));
+    if (offsets.some((o) => o < 0))
+      throw new Error(`Feature columns for ${feed.input} were not loaded`);
+    const size = n * width;
+    const out =
+      feed.dtype === "float32"
+        ? new Float32Array(size)
+        : feed.dtype === "float64"
+          ? new Float64Array(size)
+          : feed.dtype === "int32"
+            ? new Int32Array(size)
+            : new BigInt64Array(size);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < width; j++) {
+        const v = data.features[r * F + offsets[j]!]!;
+        if (out instanceof BigInt64Array) out[r * width + j] = BigInt(Math.round(v));
+        else out[r * width + j] = v;
+      }
+    }
+    prepared.push({ plan: feed, width, data: out });
+  }
+  return prepared;
+}
+
+function sliceFeeds(prepared: PreparedFeed[], start: number, count: number) {
+  const feeds: Record<string, FeedTensor> = {};
+  for (const p of prepared) {
+    feeds[p.plan.input] = {
+      type: p.plan.dtype,
+      data: p.data.subarray(start * p.width, (start + count) * p.width),
+      dims: p.plan.rank === 2 ? [count, p.width] : [count],
+    };
+  }
+  return feeds;
+}
+
+/** Class universe and true class indices (classification), or numeric targets (regression). */
+export function encodeTruth(
+  labels: EvaluationData["labels"],
+  plan: EvaluationPlan,
+): { yTrue: Float64Array; classes: string[] | null } {
+  const yTrue = new Float64Array(labels.length);
+  if (plan.task === "regression") {
+    labels.forEach((l, i) => (yTrue[i] = typeof l === "number" ? l : Number(l)));
+    return { yTrue, classes: null };
+  }
+  if (plan.labelEncoding === "index") {
+    let max = -1;
+    labels.forEach((l, i) => {
+      const v = Number(l);
+      yTrue[i] = v;
+      if (v > max) max = v;
+    });
+    const classes = plan.classNames ?? Array.from({ length: max + 1 }, (_, k) => String(k));
+    return { yTrue, classes: [...classes] };
+  }
+  const classes = [...(plan.classNames ?? [])];
+  const index = new Map(classes.map((c, i) => [c, i]));
+  labels.forEach((l, i) => {
+    const key = String(l);
+    let k = index.get(key);
+    if (k === undefined) {
+      k = classes.length;
+      classes.push(key);
+      index.set(key, k);
+    }
+    yTrue[i] = k;
+  });
+  return { yTrue, classes };
+}
+
+export async function scoreDataset(
+  data: EvaluationData,
+  plan: EvaluationPlan,
+  run: ModelRunner,
+  options: ScoreOptions = {},
+): Promise<ScoreResult> {
+  const n = data.rowCount;
+  if (n === 0) throw new Error("The dataset has no rows.");
+  const notes = [...plan.notes];
+  const batchSize = Math.max(1, Math.min(options.batchSize ?? 64, plan.maxBatch ?? Infinity));
+  const prepared = prepareFeeds(data, plan);
+  const truth = encodeTruth(data.labels, plan);
+  const fetches = [
+    plan.labelOutput?.name,
+    plan.scoresOutput?.name,
+    plan.valueOutput ?? undefined,
+  ].filter((x): x is string => typeof x === "string");
+
+  // Predictions.
+  const predIndex = new Float64Array(n);
+  const predNames: string[] | null = plan.labelOutput?.kind === "name" ? new Array(n) : null;
+  let scores: Float64Array | null = null;
+  let scoreWidth = 0;
+  const values = plan.task === "regression" ? new Float64Array(n) : null;
+  let lastProgress = 0;
+  const started = performance.now();
+  for (let start = 0; start < n; start += batchSize) {
+    options.signal?.throwIfAborted();
+    const count = Math.min(batchSize, n - start);
+    const out = await run(sliceFeeds(prepared, start, count), fetches);
+    if (values) {
+      const v = out[plan.valueOutput!]!.data;
+      for (let i = 0; i < count; i++) values[start + i] = Number(v[i]);
+    } else {
+      if (plan.scoresOutput) {
+        const t = out[plan.scoresOutput.name]!;
+        const width = t.dims[1] ?? t.data.length / count;
+        if (!scores) {
+          scoreWidth = width;
+          scores = new Float64Array(n * width);
+        }
+        for (let i = 0; i < count * width; i++) scores[start * width + i] = Number(t.data[i]);
+      }
+      if (plan.labelOutput) {
+        const d = out[plan.labelOutput.name]!.data;
+        for (let i = 0; i < count; i++) {
+          if (predNames) predNames[start + i] = String(d[i]);
+          else predIndex[start + i] = Number(d[i]);
+        }
+      } else {
+        for (let i = 0; i < count; i++)
+          predIndex[start + i] = argmax(scores!, (start + i) * scoreWidth, scoreWidth);
+      }
+    }
+    const now = performance.now();
+    if (options.onProgress && now - lastProgress > 200) {
+      lastProgress = now;
+      options.onProgress({ phase: "scoring", done: start + count, total: n });
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  // Metrics.
+  let metrics: QualityMetrics;
+  if (values) {
+    metrics = regressionMetrics(truth.yTrue, values);
+  } else {
+    const classes = truth.classes!;
+    if (predNames) {
+      const index = new Map(classes.map((c, i) => [c, i]));
+      predNames.forEach((name, i) => {
+        let k = index.get(name);
+        if (k === undefined) {
+          k = classes.length;
+          classes.push(name);
+          index.set(name, k);
+        }
+        predIndex[i] = k;
+      });
+    } else {
+      let max = classes.length - 1;
+      for (let i = 0; i < n; i++) if (predIndex[i]! > max) max = predIndex[i]!;
+      for (let k = classes.length; k <= max; k++) classes.push(String(k));
+    }
+    while (scores && classes.length < scoreWidth) classes.push(String(classes.length));
+    const scoresMatch = scores !== null && scoreWidth === classes.length;
+    if (scores && !scoresMatch) {
+      notes.push(
+        `the scores output has ${scoreWidth} columns but there are ${classes.length} classes; log loss and ROC AUC were skipped`,
+      );
+    }
+    const probabilities = scoresMatch && plan.scoresOutput?.probabilities ? scores : null;
+    if (plan.scoresOutput && !plan.scoresOutput.probabilities) {
+      notes.push(
+        `output ${JSON.stringify(plan.scoresOutput.name)} is not named as probabilities; no log loss`,
+      );
+    }
+    metrics = classificationMetrics({
+      yTrue: truth.yTrue,
+      yPred: predIndex,
+      labels: classes,
+      probabilities,
+      scores: scoresMatch ? scores : null,
+    });
+  }
+
+  // Latency at batch 1.
+  const runs = Math.min(n, options.latencyRuns ?? 1000);
+  const durations = new Float64Array(runs);
+  for (let i = 0; i < runs; i++) {
+    if (i % 64 === 0) options.signal?.throwIfAborted();
+    const feeds = sliceFeeds(prepared, i, 1);
+    const t0 = performance.now();
+    await run(feeds, fetches);
+    durations[i] = performance.now() - t0;
+    if (options.onProgress && i % 100 === 99) {
+      options.onProgress({ phase: "latency", done: i + 1, total: runs });
+    }
+  }
+  const sorted = durations.slice().sort();
+  const sum = sorted.reduce((s, v) => s + v, 0);
+  const latency: LatencyFigures = {
+    batch1: {
+      runs,
+      p50Ms: percentile(sorted, 50),
+      p95Ms: percentile(sorted, 95),
+      p99Ms: percentile(sorted, 99),
+      meanMs: runs > 0 ? sum / runs : NaN,
+      maxMs: runs > 0 ? sorted[runs - 1]! : NaN,
+    },
+    batched: { batchSize, rows: n, seconds, rowsPerSecond: seconds > 0 ? n / seconds : 0 },
+  };
+  return { metrics, latency, rowCount: n, notes };
+}
