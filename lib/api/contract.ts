@@ -28,7 +28,7 @@ export type Contract<
   query?: Q;
   body?: B;
   response: R;
-  successStatus?: 200 | 201;
+  successStatus?: 200 | 201 | 202;
 };
 
 export const registry = new OpenAPIRegistry();
