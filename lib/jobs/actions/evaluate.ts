@@ -1,73 +1,38 @@
-import type { Actor } from "../../audit";
-import type { PrismaClient } from "../../db/generated/client";
-import type { ArtifactStore } from "../../storage";
+import { evaluateAndPromote, type EvaluateAndPromoteResult } from "../../evaluation";
 import type { EvaluateAction } from "../action-schema";
-import { RunFailure, type ActionContext } from "./types";
+import type { ActionContext } from "./types";
 
 /**
- * The bridge to lib/evaluation, which is being written alongside this module. It is to export
- * `evaluateAndPromote(db, store, { modelName, datasetName, datasetVersion?, candidates, actor,
- * log, signal })`. Until that module exists, evaluate-and-promote runs (and an import's
- * `thenEvaluate` step) fail with a clear message instead of pretending to have evaluated.
- *
- * TODO(issue 5): once lib/evaluation/index.ts exports evaluateAndPromote, replace the dynamic
- * lookup below with a static import.
+ * The bridge to lib/evaluation's `evaluateAndPromote`: evaluates production and the
+ * candidates on the job's dataset, applies the model's gate and promotes the best candidate
+ * that passes it, under the job's actor. The run's result is the decision with every
+ * criterion. Used by the evaluate-and-promote action and by the `thenEvaluate` step of
+ * import and retrain (whose new versions are the newest, so "newer than production" are
+ * exactly the candidates).
  */
-export type EvaluateAndPromote = (
-  db: PrismaClient,
-  store: ArtifactStore,
-  input: {
-    modelName: string;
-    datasetName: string;
-    datasetVersion?: number;
-    /** "newer-than-production" | "challenger", or explicit version numbers */
-    candidates: "newer-than-production" | "challenger" | number[];
-    actor: Actor;
-    log: (line: string) => void;
-    signal: AbortSignal;
-  },
-) => Promise<unknown>;
-
-export const EVALUATION_UNAVAILABLE =
-  "Evaluation is not available yet in this ModelDeck build (lib/evaluation has no evaluateAndPromote); nothing was evaluated or promoted.";
-
-async function loadEvaluateAndPromote(): Promise<EvaluateAndPromote | null> {
-  const specifier = new URL("../../evaluation/index.ts", import.meta.url).href;
-  try {
-    const mod = (await import(/* @vite-ignore */ specifier)) as {
-      evaluateAndPromote?: EvaluateAndPromote;
-    };
-    return typeof mod.evaluateAndPromote === "function" ? mod.evaluateAndPromote : null;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") return null;
-    throw error;
-  }
-}
-
-/** Runs lib/evaluation's evaluate-and-promote for a job, or fails clearly without it. */
-export async function runEvaluateAndPromote(
+export function runEvaluateAndPromote(
   ctx: ActionContext,
   input: {
     datasetName: string;
     datasetVersion?: number;
-    candidates: "newer-than-production" | "challenger" | number[];
+    candidates: "newer-than-production" | "challenger";
   },
-): Promise<unknown> {
-  const evaluateAndPromote = await loadEvaluateAndPromote();
-  if (!evaluateAndPromote) throw new RunFailure(EVALUATION_UNAVAILABLE, { retryable: false });
+): Promise<EvaluateAndPromoteResult> {
   return evaluateAndPromote(ctx.db, ctx.store, {
     modelName: ctx.job.model,
     datasetName: input.datasetName,
-    ...(input.datasetVersion !== undefined ? { datasetVersion: input.datasetVersion } : {}),
+    datasetVersion: input.datasetVersion ?? null,
     candidates: input.candidates,
     actor: ctx.actor,
     log: (line) => ctx.log(line),
     signal: ctx.signal,
+    trigger: { kind: "job", ref: ctx.run.id },
   });
 }
 
-export async function evaluateAction(ctx: ActionContext<EvaluateAction>): Promise<unknown> {
+export async function evaluateAction(
+  ctx: ActionContext<EvaluateAction>,
+): Promise<{ decision: EvaluateAndPromoteResult }> {
   const { action } = ctx;
   ctx.log(
     `Evaluating ${action.candidates === "challenger" ? "the challenger" : "versions newer than production"} of ${ctx.job.model} on dataset ${action.dataset}${action.datasetVersion ? ` v${action.datasetVersion}` : ""}.`,
@@ -77,5 +42,6 @@ export async function evaluateAction(ctx: ActionContext<EvaluateAction>): Promis
     ...(action.datasetVersion !== undefined ? { datasetVersion: action.datasetVersion } : {}),
     candidates: action.candidates,
   });
+  ctx.log(decision.reason);
   return { decision };
 }

@@ -140,7 +140,7 @@ export async function importAction(ctx: ActionContext<ImportAction>): Promise<Im
         ...(action.thenEvaluate.datasetVersion !== undefined
           ? { datasetVersion: action.thenEvaluate.datasetVersion }
           : {}),
-        candidates: result.imported.map((i) => i.version),
+        candidates: "newer-than-production",
       });
     } catch (error) {
       // The import itself stands (its versions are registered); the run fails on the

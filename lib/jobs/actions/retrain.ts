@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { ApiError } from "../../api/errors";
+import { getDatasetVersion } from "../../datasets";
 import { registerStagedVersion } from "../../registry/upload";
 import type { RetrainAction } from "../action-schema";
 import { runEvaluateAndPromote } from "./evaluate";
@@ -46,15 +47,14 @@ async function datasetFile(
   workDir: string,
 ): Promise<{ path: string; name: string; version: number; format: string }> {
   const { dataset, datasetVersion } = ctx.action;
-  const row = await ctx.db.datasetVersion.findFirst({
-    where: { dataset: { name: dataset }, ...(datasetVersion ? { version: datasetVersion } : {}) },
-    orderBy: { version: "desc" },
-    select: { version: true, storageKey: true, format: true },
-  });
-  if (!row) {
-    throw new RunFailure(
-      `Dataset ${dataset}${datasetVersion ? ` version ${datasetVersion}` : ""} was not found; nothing was trained.`,
-    );
+  let row;
+  try {
+    row = await getDatasetVersion(ctx.db, dataset, datasetVersion ?? null);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "not_found") {
+      throw new RunFailure(`${error.message.replace(/\.$/, "")}; nothing was trained.`);
+    }
+    throw error;
   }
   const file = path.join(workDir, `dataset.${row.format}`);
   await pipeline(await ctx.store.openRead(row.storageKey), createWriteStream(file), {
@@ -258,7 +258,7 @@ export async function retrainAction(ctx: ActionContext<RetrainAction>): Promise<
         result.evaluation = await runEvaluateAndPromote(ctx, {
           datasetName: dataset.name,
           datasetVersion: dataset.version,
-          candidates: [result.registered.version],
+          candidates: "newer-than-production",
         });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

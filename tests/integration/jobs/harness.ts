@@ -4,11 +4,11 @@
  * database, with a short lease and fast polling so that failures show within seconds.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
+import { registerDatasetBytes } from "../../../lib/datasets";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { loadJobSettings, type JobSettings } from "../../../lib/jobs/settings";
 import { createModel, setAlias } from "../../../lib/registry";
@@ -57,37 +57,17 @@ export async function seedModel(
   await setAlias(db, ADMIN, { modelName: name, alias: "production", version: 2, reason: "test" });
 }
 
-/** A dataset version (CSV) in the artifact store, registered straight in its tables. */
+/** A small labelled CSV dataset (through lib/datasets, as an upload would register it). */
 export async function seedDataset(
   db: PrismaClient,
   store: ArtifactStore,
   name = "holdout",
-  csv = "a,b,c,d,label\n1,2,3,4,x\n",
+  csv = "a,b,c,d,label\n1,2,3,4,x\n5,6,7,8,y\n",
 ): Promise<void> {
-  const bytes = Buffer.from(csv);
-  const staged = await store.stage((await import("node:stream")).Readable.from([bytes]), {
-    maxBytes: bytes.length,
-  });
-  await staged.commit();
-  const dataset = await db.dataset.create({
-    data: { name, createdByType: "system", createdByLabel: "test" },
-  });
-  await db.datasetVersion.create({
-    data: {
-      datasetId: dataset.id,
-      version: 1,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      sizeBytes: BigInt(bytes.length),
-      storageKey: store.keyFor(staged.sha256),
-      format: "csv",
-      rowCount: 1,
-      columns: [],
-      labelColumn: "label",
-      featureMapping: { kind: "tensor", input: "features", columns: ["a", "b", "c", "d"] },
-      preview: [],
-      createdByType: "system",
-      createdByLabel: "test",
-    },
+  await registerDatasetBytes(db, store, SYSTEM_ACTOR, csv, {
+    name,
+    labelColumn: "label",
+    mapping: { kind: "tensor", input: "features", columns: ["a", "b", "c", "d"] },
   });
 }
 
