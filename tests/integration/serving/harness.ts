@@ -9,7 +9,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
+import { findFreePort } from "../../../lib/db/embedded-postgres";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { createLogger } from "../../../lib/log";
 import { buildLogisticRegressionModel } from "../../../lib/onnx/build";
@@ -21,6 +23,7 @@ import { postgresPredictionSink, PredictionLogWriter } from "../../../lib/servin
 import { ModelRouter } from "../../../lib/serving/router";
 import { createServingHandler } from "../../../lib/serving/server";
 import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
+import { truncateAll, useTestDatabase } from "../helpers/db";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
 export const ADMIN = { ...SYSTEM_ACTOR, role: "admin" as const };
@@ -28,6 +31,40 @@ export const ADMIN = { ...SYSTEM_ACTOR, role: "admin" as const };
 export async function tempDataDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "modeldeck-serving-"));
   return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Per-file setup for tests that run real serving processes: an emptied database, a fresh
+ * data directory, and every process started through `spawn` stopped after the file.
+ */
+export function serveTestModels(stopSignal: NodeJS.Signals = "SIGTERM") {
+  const db = useTestDatabase({ truncate: false });
+  const started: ServingProcess[] = [];
+  let data: Awaited<ReturnType<typeof tempDataDir>> | undefined;
+  beforeAll(async () => {
+    await truncateAll(db.url);
+    data = await tempDataDir();
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.stop(stopSignal)));
+    await data?.cleanup();
+  });
+  return {
+    db,
+    get dataDir() {
+      return data!.dir;
+    },
+    async spawn(opts: { databaseUrl?: string; env?: Record<string, string> } = {}) {
+      const proc = await startServingProcess({
+        databaseUrl: opts.databaseUrl ?? db.url,
+        dataDir: data!.dir,
+        port: await findFreePort(),
+        env: opts.env,
+      });
+      started.push(proc);
+      return proc;
+    },
+  };
 }
 
 export const storeFor = (dataDir: string): ArtifactStore =>

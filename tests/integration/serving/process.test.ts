@@ -3,9 +3,8 @@
  * outage is real: the process reaches Postgres through a TCP relay the test cuts and restores.
  */
 import net from "node:net";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { findFreePort } from "../../../lib/db/embedded-postgres";
-import { truncateAll, useTestDatabase } from "../helpers/db";
 import {
   classifierBytes,
   createClassifier,
@@ -13,25 +12,12 @@ import {
   oneRow,
   postJson,
   promote,
-  startServingProcess,
   storeFor,
-  tempDataDir,
-  type ServingProcess,
+  serveTestModels,
 } from "./harness";
 
-const db = useTestDatabase({ truncate: false });
-let data: Awaited<ReturnType<typeof tempDataDir>>;
-const started: ServingProcess[] = [];
-
-beforeAll(async () => {
-  await truncateAll(db.url);
-  data = await tempDataDir();
-});
-
-afterAll(async () => {
-  await Promise.all(started.map((s) => s.stop("SIGKILL")));
-  await data?.cleanup();
-});
+const fixture = serveTestModels("SIGKILL");
+const db = fixture.db;
 
 /** A TCP relay to the test database that can drop every connection and refuse new ones. */
 async function startRelay(target: URL) {
@@ -83,18 +69,15 @@ async function until(check: () => Promise<boolean>, timeoutMs: number) {
 }
 
 it("keeps answering while Postgres is unreachable, and catches up after it returns", async () => {
-  await createClassifier(db.client, storeFor(data.dir), "outage", [
+  await createClassifier(db.client, storeFor(fixture.dataDir), "outage", [
     classifierBytes(0),
     classifierBytes(1),
   ]);
   const relay = await startRelay(new URL(db.url));
-  const proc = await startServingProcess({
+  const proc = await fixture.spawn({
     databaseUrl: relay.url,
-    dataDir: data.dir,
-    port: await findFreePort(),
     env: { MODELDECK_SERVING_RECONCILE_SECONDS: "1" },
   });
-  started.push(proc);
   const url = `${proc.url}/v2/models/outage/infer`;
   expect((await postJson(url, oneRow())).status).toBe(200);
 
@@ -121,13 +104,8 @@ it("keeps answering while Postgres is unreachable, and catches up after it retur
 });
 
 it("SIGTERM drains in-flight requests and flushes the prediction log", async () => {
-  await createClassifier(db.client, storeFor(data.dir), "drain", [classifierBytes(0)]);
-  const proc = await startServingProcess({
-    databaseUrl: db.url,
-    dataDir: data.dir,
-    port: await findFreePort(),
-  });
-  started.push(proc);
+  await createClassifier(db.client, storeFor(fixture.dataDir), "drain", [classifierBytes(0)]);
+  const proc = await fixture.spawn();
   const url = `${proc.url}/v2/models/drain/infer`;
   expect((await postJson(url, oneRow())).status).toBe(200);
 

@@ -4,34 +4,20 @@
  * request that starts 1 s after the promotion committed must be answered by the new version,
  * on every serving process.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { findFreePort } from "../../../lib/db/embedded-postgres";
-import { truncateAll, useTestDatabase } from "../helpers/db";
+import { expect, it } from "vitest";
 import {
   classifierBytes,
   createClassifier,
   labelOf,
   oneRow,
   promote,
-  startServingProcess,
   storeFor,
-  tempDataDir,
+  serveTestModels,
   type ServingProcess,
 } from "./harness";
 
-const db = useTestDatabase({ truncate: false });
-let data: Awaited<ReturnType<typeof tempDataDir>>;
-const started: ServingProcess[] = [];
-
-beforeAll(async () => {
-  await truncateAll(db.url);
-  data = await tempDataDir();
-});
-
-afterAll(async () => {
-  await Promise.all(started.map((s) => s.stop()));
-  await data?.cleanup();
-});
+const fixture = serveTestModels();
+const db = fixture.db;
 
 type Sample = { server: number; startedAt: number; status: number; label: number | null };
 
@@ -70,20 +56,14 @@ async function load(urls: string[], model: string, clients: number, until: () =>
 async function swapUnderLoad(model: string, servers: number) {
   await createClassifier(
     db.client,
-    storeFor(data.dir),
+    storeFor(fixture.dataDir),
     model,
     [classifierBytes(0), classifierBytes(1)],
     1,
   );
   const procs: ServingProcess[] = [];
   for (let i = 0; i < servers; i++) {
-    const proc = await startServingProcess({
-      databaseUrl: db.url,
-      dataDir: data.dir,
-      port: await findFreePort(),
-      env: { MODELDECK_PREDICTION_LOG: "on" },
-    });
-    started.push(proc);
+    const proc = await fixture.spawn({ env: { MODELDECK_PREDICTION_LOG: "on" } });
     procs.push(proc);
   }
   // Every server must be serving the model (v1) before the clock starts.
