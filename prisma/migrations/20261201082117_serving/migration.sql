@@ -19,7 +19,7 @@ CREATE TABLE "serving_load_event" (
 CREATE TABLE "prediction_log" (
     "id" BIGSERIAL NOT NULL,
     "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "requestId" TEXT NOT NULL,
+    "requestId" UUID NOT NULL,
     "modelId" UUID NOT NULL,
     "model" TEXT NOT NULL,
     "versionId" UUID,

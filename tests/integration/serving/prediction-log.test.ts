@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const record = (i: number): PredictionRecord => ({
-  requestId: `req-${i}`,
+  requestId: randomUUID(),
   modelId: randomUUID(),
   model: "m",
   version: 1,
