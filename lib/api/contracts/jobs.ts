@@ -27,10 +27,11 @@ const Timezone = z
   .max(64)
   .openapi({ description: "IANA time zone the schedule is read in.", example: "Europe/Berlin" });
 
-const Action = jobActionSchema.openapi({
-  description:
-    'What the job does. `import`: register new `.onnx` files of `${MODELDECK_DATA_DIR}/imports/<directory>` (idempotent by sha256), optionally `thenEvaluate` on a dataset. `evaluate-and-promote`: evaluate the candidates ("newer-than-production" or "challenger") and production on `dataset`, promote the best that passes the gate. `retrain`: run the admin-configured external trainer on `dataset` (DATASET_PATH / OUTPUT_PATH, `timeLimitSeconds`) and register its output with lineage retrain.',
-});
+// lib/jobs' schema as it is: it may be built before contract.ts extends zod, so it cannot take
+// .openapi() here; the operation descriptions say what each action does.
+const Action = jobActionSchema;
+const ACTIONS_TEXT =
+  'Actions: `import` registers the new `.onnx` files of `${MODELDECK_DATA_DIR}/imports/<directory>` (idempotent by sha256), optionally `thenEvaluate` on a dataset; `evaluate-and-promote` evaluates the candidates ("newer-than-production" or "challenger") and production on `dataset` and promotes the best that passes the gate; `retrain` runs the admin-configured external trainer on `dataset` (DATASET_PATH, OUTPUT_PATH, `timeLimitSeconds`) and registers its output with lineage retrain.';
 
 const RunSummary = z.object({
   id: z.string(),
@@ -170,7 +171,8 @@ export const createJob = defineContract({
   operationId: "createJob",
   summary: "Create a refresh job",
   description:
-    "An invalid cron expression or time zone is a 400 whose `details.fields` names `schedule` or `timezone`; an unknown model names `model`.",
+    "An invalid cron expression or time zone is a 400 whose `details.fields` names `schedule` or `timezone`; an unknown model names `model`. " +
+    ACTIONS_TEXT,
   tags: ["Jobs"],
   scope: "jobs:run",
   successStatus: 201,
