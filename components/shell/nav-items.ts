@@ -4,6 +4,7 @@ import {
   BookOpenIcon,
   BoxesIcon,
   CalendarClockIcon,
+  DatabaseIcon,
   KeyRoundIcon,
   LayoutDashboardIcon,
   ScrollTextIcon,
@@ -24,6 +25,7 @@ const mainGroup: NavGroup = {
   items: [
     { href: "/", label: "Overview", icon: LayoutDashboardIcon },
     { href: "/models", label: "Models", icon: BoxesIcon },
+    { href: "/datasets", label: "Datasets", icon: DatabaseIcon },
     { href: "/jobs", label: "Jobs", icon: CalendarClockIcon },
     { href: "/monitoring", label: "Monitoring", icon: ActivityIcon },
     { href: "/alerts", label: "Alerts", icon: BellIcon },
