@@ -17,9 +17,8 @@ CREATE TABLE "serving_load_event" (
 
 -- CreateTable
 CREATE TABLE "prediction_log" (
-    "id" BIGSERIAL NOT NULL,
-    "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "requestId" UUID NOT NULL,
+    "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "modelId" UUID NOT NULL,
     "model" TEXT NOT NULL,
     "versionId" UUID,
@@ -36,7 +35,7 @@ CREATE TABLE "prediction_log" (
     "error" TEXT,
     "instanceId" TEXT NOT NULL,
 
-    CONSTRAINT "prediction_log_pkey" PRIMARY KEY ("id")
+    CONSTRAINT "prediction_log_pkey" PRIMARY KEY ("requestId")
 );
 
 -- CreateIndex
@@ -44,9 +43,6 @@ CREATE INDEX "serving_load_event_modelId_at_idx" ON "serving_load_event"("modelI
 
 -- CreateIndex
 CREATE INDEX "serving_load_event_versionId_at_idx" ON "serving_load_event"("versionId", "at" DESC);
-
--- CreateIndex
-CREATE INDEX "prediction_log_requestId_idx" ON "prediction_log"("requestId");
 
 -- CreateIndex
 CREATE INDEX "prediction_log_modelId_at_idx" ON "prediction_log"("modelId", "at" DESC);
