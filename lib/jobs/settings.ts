@@ -56,7 +56,15 @@ export function parseTrainerCommand(text: string | undefined): string[] | null {
   const value = text?.trim();
   if (!value) return null;
   if (value.startsWith("[")) {
-    const parsed = z.array(z.string().min(1)).min(1).safeParse(JSON.parse(value));
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch (error) {
+      throw new Error(
+        `MODELDECK_TRAINER_COMMAND starts with "[" but is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+    const parsed = z.array(z.string().min(1)).min(1).safeParse(json);
     if (!parsed.success) {
       throw new Error("MODELDECK_TRAINER_COMMAND: a JSON array of non-empty strings is expected.");
     }
