@@ -58,63 +58,97 @@ export type RowEvent =
   /** A row or part of the file that cannot be read; `fatal` stops the scan. */
   | { kind: "problem"; line: number | null; message: string; fatal?: boolean };
 
-/** The rows of a dataset file, header first. Never throws for bad content: it yields problems. */
-export function readDataset(filePath: string, format: DatasetFormat): AsyncGenerator<RowEvent> {
+/**
+ * The rows of a dataset file, header first, in batches (one per chunk read from disk: a
+ * promise per row would cost more than parsing it). Never throws for bad content: it yields
+ * problems.
+ */
+export function readDataset(filePath: string, format: DatasetFormat): AsyncGenerator<RowEvent[]> {
   return format === "csv" ? readCsv(filePath) : readJsonl(filePath);
 }
 
-async function* readCsv(filePath: string): AsyncGenerator<RowEvent> {
-  const skipped: { line: number | null; message: string }[] = [];
-  const parser = createReadStream(filePath, { highWaterMark: 256 * 1024 }).pipe(
-    csvParse({
-      bom: true,
-      trim: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      max_record_size: MAX_RECORD_CHARS,
-      info: true,
-    }),
-  );
+const EMPTY_LINE = (record: string[]) => record.length === 1 && record[0] === "";
+
+async function* readCsv(filePath: string): AsyncGenerator<RowEvent[]> {
+  // Line numbers are counted here rather than asked of csv-parse (`info: true` builds an
+  // object per record and costs more than the parse itself): one per record, plus the line
+  // breaks inside quoted fields, plus empty lines, which csv-parse hands over as [""] so they
+  // can be counted; a skipped (unreadable) record resynchronises the count from its error.
+  const parser = csvParse({
+    bom: true,
+    trim: true,
+    relax_column_count: true,
+    skip_empty_lines: false,
+    skip_records_with_error: true,
+    max_record_size: MAX_RECORD_CHARS,
+  });
+  let batch: RowEvent[] = [];
+  let header: string[] | null = null;
+  let line = 0;
   parser.on("skip", (error: CsvError & { lines?: number }) => {
-    skipped.push({
-      line: typeof error.lines === "number" ? error.lines : null,
+    const at = typeof error.lines === "number" ? error.lines : null;
+    if (at !== null) line = at;
+    batch.push({
+      kind: "problem",
+      line: at,
       message: `cannot be read as CSV: ${error.message.replace(/ at line \d+/, "")}`,
     });
   });
-  let header: string[] | null = null;
-  const drain = function* (): Generator<RowEvent> {
-    while (skipped.length > 0) yield { kind: "problem", ...skipped.shift()! };
-  };
-  for await (const item of parser as AsyncIterable<{
-    record: string[];
-    info: { lines: number };
-  }>) {
-    yield* drain();
-    const { record, info } = item;
-    let newlines = 0;
-    for (const field of record) for (const ch of field) if (ch === "\n") newlines++;
-    const line = info.lines - newlines;
+  parser.on("data", (record: string[]) => {
+    line++;
+    const start = line;
+    for (const field of record) {
+      for (let i = field.indexOf("\n"); i >= 0; i = field.indexOf("\n", i + 1)) line++;
+    }
+    if (EMPTY_LINE(record)) return;
     if (!header) {
       header = record;
-      yield { kind: "header", columns: record, line };
-      continue;
+      batch.push({ kind: "header", columns: record, line: start });
+      return;
     }
-    const cells: Cell[] = record.map((v) => (v === "" ? null : v));
     if (record.length !== header.length) {
-      yield {
+      batch.push({
         kind: "problem",
-        line,
+        line: start,
         message: `has ${record.length} value${record.length === 1 ? "" : "s"}, but the header has ${header.length} columns`,
-      };
-      continue;
+      });
+      return;
     }
-    yield { kind: "row", line, cells };
+    const cells: Cell[] = new Array(record.length);
+    for (let i = 0; i < record.length; i++) cells[i] = record[i] === "" ? null : record[i]!;
+    batch.push({ kind: "row", line: start, cells });
+  });
+  const write = (chunk: Buffer) =>
+    new Promise<void>((resolve, reject) =>
+      parser.write(chunk, (error) => (error ? reject(error) : resolve())),
+    );
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 256 * 1024 })) {
+    await write(chunk as Buffer);
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
   }
-  yield* drain();
+  await new Promise<void>((resolve, reject) => {
+    parser.once("error", reject);
+    parser.end(() => resolve());
+  });
+  if (batch.length > 0) yield batch;
 }
 
-async function* readJsonl(filePath: string): AsyncGenerator<RowEvent> {
+async function* readJsonl(filePath: string): AsyncGenerator<RowEvent[]> {
+  let batch: RowEvent[] = [];
+  for await (const event of readJsonlRows(filePath)) {
+    batch.push(event);
+    if (batch.length >= 1024) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+async function* readJsonlRows(filePath: string): AsyncGenerator<RowEvent> {
   const lines = readline.createInterface({
     input: createReadStream(filePath, { encoding: "utf8", highWaterMark: 256 * 1024 }),
     crlfDelay: Infinity,
@@ -325,80 +359,84 @@ export async function scanDataset(
   let rowCount = 0;
   let fatal = false;
 
-  const events = readDataset(filePath, format);
-  for await (const event of events) {
+  read: for await (const events of readDataset(filePath, format)) {
     options.signal?.throwIfAborted();
-    if (event.kind === "problem") {
-      report(
-        event.line,
-        event.line === null ? `The file ${event.message}.` : `Line ${event.line} ${event.message}.`,
-      );
-      if (event.fatal) fatal = true;
-    } else if (event.kind === "header") {
-      const columns = event.columns;
-      const headerProblems: string[] = [];
-      const what = format === "csv" ? "the header" : "the first row";
-      if (columns.length === 0 || columns.every((c) => c === "")) {
-        headerProblems.push(`${what} has no column names`);
-      }
-      if (columns.length > MAX_COLUMNS) {
-        headerProblems.push(`${what} has more than ${MAX_COLUMNS} columns`);
-      }
-      const empty = columns.findIndex((c) => c === "");
-      if (empty >= 0 && columns.length > 1) headerProblems.push(`column ${empty + 1} has no name`);
-      const dupes = [...new Set(columns.filter((c, i) => columns.indexOf(c) !== i))];
-      if (dupes.length > 0) {
-        headerProblems.push(
-          `${what} names ${dupes.map((c) => JSON.stringify(c)).join(", ")} more than once`,
-        );
-      }
-      if (!columns.includes(options.labelColumn)) {
-        headerProblems.push(
-          `there is no label column ${JSON.stringify(options.labelColumn)} (the columns are: ${columns.join(", ")})`,
-        );
-      }
-      mapping ??= {
-        kind: "tensor",
-        input: options.defaultInput ?? "features",
-        columns: columns.filter((c) => c !== options.labelColumn),
-      };
-      if (headerProblems.length === 0) {
-        headerProblems.push(...mappingProblems(mapping, columns, options.labelColumn));
-      }
-      if (headerProblems.length > 0) {
-        for (const p of headerProblems) report(event.line, `Line ${event.line}: ${p}.`);
-        fatal = true;
-        break;
-      }
-      header = columns;
-      stats = columns.map((c) => new ColumnStats(c));
-      featureIdx = featureColumnsOf(mapping).map((c) => columns.indexOf(c));
-      labelIdx = columns.indexOf(options.labelColumn);
-    } else {
-      if (!header) continue;
-      rowCount++;
-      if (rowCount > MAX_ROWS) {
+    for (const event of events) {
+      if (event.kind === "problem") {
         report(
           event.line,
-          `Line ${event.line}: the file has more than ${MAX_ROWS.toLocaleString("en-US")} rows.`,
+          event.line === null
+            ? `The file ${event.message}.`
+            : `Line ${event.line} ${event.message}.`,
         );
-        fatal = true;
-        break;
-      }
-      const { cells } = event;
-      const issues: string[] = [];
-      if (isEmpty(cells[labelIdx]!))
-        issues.push(`the label ${JSON.stringify(options.labelColumn)} is missing`);
-      for (const i of featureIdx) {
-        const cell = cells[i]!;
-        if (isEmpty(cell)) issues.push(`feature ${JSON.stringify(header[i])} is empty`);
-        else if (cellToNumber(cell) === null) {
-          issues.push(`feature ${JSON.stringify(header[i])} is ${quote(cell)}, not a number`);
+        if (event.fatal) fatal = true;
+      } else if (event.kind === "header") {
+        const columns = event.columns;
+        const headerProblems: string[] = [];
+        const what = format === "csv" ? "the header" : "the first row";
+        if (columns.length === 0 || columns.every((c) => c === "")) {
+          headerProblems.push(`${what} has no column names`);
         }
+        if (columns.length > MAX_COLUMNS) {
+          headerProblems.push(`${what} has more than ${MAX_COLUMNS} columns`);
+        }
+        const empty = columns.findIndex((c) => c === "");
+        if (empty >= 0 && columns.length > 1)
+          headerProblems.push(`column ${empty + 1} has no name`);
+        const dupes = [...new Set(columns.filter((c, i) => columns.indexOf(c) !== i))];
+        if (dupes.length > 0) {
+          headerProblems.push(
+            `${what} names ${dupes.map((c) => JSON.stringify(c)).join(", ")} more than once`,
+          );
+        }
+        if (!columns.includes(options.labelColumn)) {
+          headerProblems.push(
+            `there is no label column ${JSON.stringify(options.labelColumn)} (the columns are: ${columns.join(", ")})`,
+          );
+        }
+        mapping ??= {
+          kind: "tensor",
+          input: options.defaultInput ?? "features",
+          columns: columns.filter((c) => c !== options.labelColumn),
+        };
+        if (headerProblems.length === 0) {
+          headerProblems.push(...mappingProblems(mapping, columns, options.labelColumn));
+        }
+        if (headerProblems.length > 0) {
+          for (const p of headerProblems) report(event.line, `Line ${event.line}: ${p}.`);
+          fatal = true;
+          break read;
+        }
+        header = columns;
+        stats = columns.map((c) => new ColumnStats(c));
+        featureIdx = featureColumnsOf(mapping).map((c) => columns.indexOf(c));
+        labelIdx = columns.indexOf(options.labelColumn);
+      } else {
+        if (!header) continue;
+        rowCount++;
+        if (rowCount > MAX_ROWS) {
+          report(
+            event.line,
+            `Line ${event.line}: the file has more than ${MAX_ROWS.toLocaleString("en-US")} rows.`,
+          );
+          fatal = true;
+          break read;
+        }
+        const { cells } = event;
+        const issues: string[] = [];
+        if (isEmpty(cells[labelIdx]!))
+          issues.push(`the label ${JSON.stringify(options.labelColumn)} is missing`);
+        for (const i of featureIdx) {
+          const cell = cells[i]!;
+          if (isEmpty(cell)) issues.push(`feature ${JSON.stringify(header[i])} is empty`);
+          else if (cellToNumber(cell) === null) {
+            issues.push(`feature ${JSON.stringify(header[i])} is ${quote(cell)}, not a number`);
+          }
+        }
+        if (issues.length > 0) report(event.line, `Line ${event.line}: ${issues.join("; ")}.`);
+        for (let i = 0; i < cells.length; i++) stats[i]!.add(cells[i]!);
+        if (preview.length < PREVIEW_ROWS) preview.push(cells);
       }
-      if (issues.length > 0) report(event.line, `Line ${event.line}: ${issues.join("; ")}.`);
-      for (let i = 0; i < cells.length; i++) stats[i]!.add(cells[i]!);
-      if (preview.length < PREVIEW_ROWS) preview.push(cells);
     }
   }
   if (!header && !fatal) {
@@ -445,39 +483,44 @@ export async function loadEvaluationData(
   let idx: number[] = [];
   let labelIdx = -1;
   let rows = 0;
-  for await (const event of readDataset(filePath, format)) {
+  for await (const events of readDataset(filePath, format)) {
     signal?.throwIfAborted();
-    if (event.kind === "problem") {
-      throw new Error(
-        `The stored dataset file cannot be read: line ${event.line} ${event.message}`,
-      );
-    }
-    if (event.kind === "header") {
-      idx = featureColumns.map((c) => event.columns.indexOf(c));
-      labelIdx = event.columns.indexOf(labelColumn);
-      if (idx.some((i) => i < 0) || labelIdx < 0) {
-        throw new Error("The stored dataset file does not have the columns its version records.");
+    for (const event of events) {
+      if (event.kind === "problem") {
+        throw new Error(
+          `The stored dataset file cannot be read: line ${event.line} ${event.message}`,
+        );
       }
-      continue;
+      if (event.kind === "header") {
+        idx = featureColumns.map((c) => event.columns.indexOf(c));
+        labelIdx = event.columns.indexOf(labelColumn);
+        if (idx.some((i) => i < 0) || labelIdx < 0) {
+          throw new Error("The stored dataset file does not have the columns its version records.");
+        }
+        continue;
+      }
+      if (rows === capacity) {
+        capacity *= 2;
+        const grown = new Float64Array(capacity * F);
+        grown.set(features);
+        features = grown;
+      }
+      const base = rows * F;
+      for (let f = 0; f < F; f++) {
+        // Validated at upload (cellToNumber); here only a cheap guard against a changed file.
+        const cell = event.cells[idx[f]!]!;
+        const n = typeof cell === "number" ? cell : cell === null ? NaN : +cell;
+        if (!Number.isFinite(n)) {
+          throw new Error(`Line ${event.line} of the stored dataset has a non-numeric feature.`);
+        }
+        features[base + f] = n;
+      }
+      const label = event.cells[labelIdx]!;
+      if (label === null || label === "")
+        throw new Error(`Line ${event.line} of the stored dataset has no label.`);
+      labels.push(label);
+      rows++;
     }
-    if (rows === capacity) {
-      capacity *= 2;
-      const grown = new Float64Array(capacity * F);
-      grown.set(features);
-      features = grown;
-    }
-    const base = rows * F;
-    for (let f = 0; f < F; f++) {
-      const n = cellToNumber(event.cells[idx[f]!]!);
-      if (n === null)
-        throw new Error(`Line ${event.line} of the stored dataset has a non-numeric feature.`);
-      features[base + f] = n;
-    }
-    const label = event.cells[labelIdx]!;
-    if (label === null || label === "")
-      throw new Error(`Line ${event.line} of the stored dataset has no label.`);
-    labels.push(label);
-    rows++;
   }
   return { rowCount: rows, features: features.subarray(0, rows * F), featureColumns, labels };
 }
