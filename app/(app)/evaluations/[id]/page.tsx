@@ -205,7 +205,8 @@ export default async function EvaluationPage({ params }: { params: Promise<{ id:
             <Stat label="mean at batch 1" value={formatMs(e.latency.batch1.meanMs)} />
             <Stat
               label={`Throughput at batch ${e.latency.batched.batchSize}`}
-              value={formatRate(e.latency.batched.rowsPerSecond)}
+              value={formatRate(e.latency.batched.rowsPerSecond).replace(" rows/s", "")}
+              unit="rows/s"
               hint={`${e.latency.batched.rows} rows in ${formatMs(e.latency.batched.seconds * 1000)}`}
             />
           </div>
