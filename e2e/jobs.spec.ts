@@ -108,6 +108,12 @@ test.describe("as the admin", () => {
       timeout: 60_000,
     });
     await expect(page.getByTestId("import-file-vad-v5.onnx")).toContainText("already registered");
+    await page.goto(`/jobs/${job}`);
+    await expect(page.getByRole("region", { name: "Runs" }).getByTestId("run-status")).toHaveText([
+      "succeeded",
+      "succeeded",
+    ]);
+    await snap(page, "66-job-run-history");
   });
 
   test("the jobs API reports bad input by field and describes schedules", async () => {
@@ -148,6 +154,27 @@ test.describe("as the admin", () => {
     });
     const list = await api.get("/api/v1/jobs");
     expect((await list.json()).jobs.map((j: { name: string }) => j.name)).toContain(job);
+    // A viewer reads jobs and runs but cannot change or run them.
+    const token = await api.post("/api/v1/tokens", {
+      data: { name: `viewer-${suffix}`, role: "viewer" },
+    });
+    expect(token.status()).toBe(201);
+    const viewer = await request.newContext({
+      baseURL: state.baseURL,
+      extraHTTPHeaders: { authorization: `Bearer ${(await token.json()).secret}` },
+    });
+    const jobs = (await (await viewer.get("/api/v1/jobs")).json()).jobs as {
+      id: string;
+      name: string;
+    }[];
+    const mine = jobs.find((j) => j.name === job)!;
+    expect((await viewer.get(`/api/v1/jobs/${mine.id}/runs`)).status()).toBe(200);
+    expect((await viewer.post(`/api/v1/jobs/${mine.id}/run`)).status()).toBe(403);
+    expect(
+      (await viewer.patch(`/api/v1/jobs/${mine.id}`, { data: { enabled: false } })).status(),
+    ).toBe(403);
+    await viewer.dispose();
+
     const doc = await (await api.get("/api/v1/openapi.json")).json();
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(["/api/v1/jobs", "/api/v1/jobs/{id}/run", "/api/v1/runs/{id}"]),
