@@ -177,6 +177,8 @@ export async function evaluateAndPromote(
   const productionSubject = production === null ? null : await evaluate(production);
   const subjects: Subject[] = [];
   for (const v of candidateVersions) subjects.push(await evaluate(v));
+  // A cancellation during the last evaluation surfaces here, not as a "kept" decision.
+  input.signal?.throwIfAborted();
   const decision = decidePromotion(gate, productionSubject, subjects);
   log(decision.reason);
   if (!decision.promote) {
