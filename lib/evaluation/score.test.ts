@@ -81,7 +81,7 @@ describe("scoreDataset", () => {
   });
 
   it("name labels with a string output, and unknown names extend the classes", async () => {
-    const labels = truth.map((t) => (t ? "yes" : "no"));
+    const labels: string[] = truth.map((t) => (t ? "yes" : "no"));
     labels[0] = "maybe";
     const r = await scoreDataset(
       data(labels),
