@@ -97,12 +97,10 @@ const datasetUploadFields = z.object({
   file: z
     .string()
     .openapi({ format: "binary", description: "The CSV (with a header line) or JSON Lines file." }),
-  name: z
-    .string()
-    .openapi({
-      description:
-        "Dataset name (URL-safe). A new name creates the dataset; an existing one gets a new version.",
-    }),
+  name: z.string().openapi({
+    description:
+      "Dataset name (URL-safe). A new name creates the dataset; an existing one gets a new version.",
+  }),
   labelColumn: z.string(),
   description: z.string().optional().openapi({ description: "Used when the dataset is created." }),
   featureColumns: z.string().optional().openapi({
