@@ -105,6 +105,44 @@ describe("lib/evaluation: evaluateVersion", () => {
     expect((await listEvaluations(db.client, DEMO_MODEL.name)).map((e) => e.id)).toEqual([view.id]);
   });
 
+  it("scores the same rows as JSON Lines to the same accuracy", async () => {
+    await seedDemo(db.client, store);
+    const csvEval = await (async () => {
+      await registerIris(db.client, store);
+      return evaluateVersion(db.client, store, USER, {
+        modelName: DEMO_MODEL.name,
+        version: 2,
+        datasetName: "iris",
+      });
+    })();
+    const { x, y } = await irisRows();
+    const jsonl = x
+      .map((row, i) =>
+        JSON.stringify({
+          ...Object.fromEntries(DEMO_MODEL.features.v2.map((f, j) => [f, row[j]])),
+          species: DEMO_MODEL.classLabels[y[i]!],
+        }),
+      )
+      .join("\n");
+    await registerDatasetBytes(db.client, store, USER, jsonl, {
+      name: "iris-jsonl",
+      labelColumn: "species",
+      originalFilename: "iris.jsonl",
+    });
+    const jsonlEval = await evaluateVersion(db.client, store, USER, {
+      modelName: DEMO_MODEL.name,
+      version: 2,
+      datasetName: "iris-jsonl",
+    });
+    expect(jsonlEval.status).toBe("succeeded");
+    expect((jsonlEval.metrics as ClassificationMetrics).accuracy).toBe(
+      (csvEval.metrics as ClassificationMetrics).accuracy,
+    );
+    expect((jsonlEval.metrics as ClassificationMetrics).confusionMatrix).toEqual(
+      (csvEval.metrics as ClassificationMetrics).confusionMatrix,
+    );
+  });
+
   it("explains a dataset that does not fit a version, and records nothing", async () => {
     await seedDemo(db.client, store);
     await registerIris(db.client, store);
