@@ -181,7 +181,12 @@ export async function scoreDataset(
           scoreWidth = width;
           scores = new Float64Array(n * width);
         }
-        for (let i = 0; i < count * width; i++) scores[start * width + i] = Number(t.data[i]);
+        const src = t.data;
+        if (src instanceof Float32Array || src instanceof Float64Array) {
+          scores.set(src.subarray(0, count * width), start * width); // native copy
+        } else {
+          for (let i = 0; i < count * width; i++) scores[start * width + i] = Number(src[i]);
+        }
       }
       if (plan.labelOutput) {
         const d = out[plan.labelOutput.name]!.data;
