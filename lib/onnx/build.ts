@@ -321,6 +321,8 @@ export interface LogisticRegressionModel {
   featureNames?: string[];
   /** Class names by label index (stored in metadata "class_labels"). */
   classLabels?: string[];
+  /** Name of the [batch, F] input (default "features"). */
+  inputName?: string;
   graphName?: string;
   docString?: string;
   modelVersion?: number;
@@ -342,13 +344,14 @@ export function buildLogisticRegressionModel(m: LogisticRegressionModel): Buffer
   const metadata: Record<string, string> = { ...m.metadata };
   if (m.featureNames) metadata.feature_names = JSON.stringify(m.featureNames);
   if (m.classLabels) metadata.class_labels = JSON.stringify(m.classLabels);
+  const input = m.inputName ?? "features";
   return encodeModel({
     docString: m.docString ?? "Multinomial logistic regression",
     modelVersion: m.modelVersion,
     metadata,
     graph: {
       name: m.graphName ?? "logistic_regression",
-      inputs: [{ name: "features", type: "float32", shape: ["batch", features] }],
+      inputs: [{ name: input, type: "float32", shape: ["batch", features] }],
       outputs: [
         { name: "label", type: "int64", shape: ["batch"] },
         { name: "probabilities", type: "float32", shape: ["batch", classes] },
@@ -358,7 +361,7 @@ export function buildLogisticRegressionModel(m: LogisticRegressionModel): Buffer
         { name: "b", type: "float32", dims: [classes], data: m.bias },
       ],
       nodes: [
-        { op: "MatMul", name: "matmul", inputs: ["features", "W"], outputs: ["scores"] },
+        { op: "MatMul", name: "matmul", inputs: [input, "W"], outputs: ["scores"] },
         { op: "Add", name: "add_bias", inputs: ["scores", "b"], outputs: ["logits"] },
         {
           op: "Softmax",
@@ -374,6 +377,70 @@ export function buildLogisticRegressionModel(m: LogisticRegressionModel): Buffer
           outputs: ["label"],
           attributes: { axis: { i: 1 }, keepdims: { i: 0 } },
         },
+      ],
+    },
+  });
+}
+
+// ----- linear regression -------------------------------------------------------------------------
+
+export interface LinearRegressionModel {
+  /** weights[f]: feature f's weight, on raw (unstandardised) features. */
+  weights: number[];
+  bias: number;
+  /** Column names of the features, in input order (stored in metadata "feature_names"). */
+  featureNames?: string[];
+  /** Name of the [batch, F] input (default "features"). */
+  inputName?: string;
+  /** Name of the output (default "prediction"). */
+  outputName?: string;
+  /** 2 (default): prediction float32 [batch, 1]; 1: prediction float32 [batch]. */
+  outputRank?: 1 | 2;
+  graphName?: string;
+  docString?: string;
+  modelVersion?: number;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * A linear regressor as ONNX (opset 17):
+ *   features float32 [batch, F] → MatMul W → Add b → prediction float32 [batch, 1]
+ * (W [F, 1], b [1]); with `outputRank` 1, W is [F] and the prediction [batch].
+ */
+export function buildLinearRegressionModel(m: LinearRegressionModel): Buffer {
+  const features = m.weights.length;
+  if (features === 0) throw new Error("Need at least one feature");
+  if (![...m.weights, m.bias].every(Number.isFinite)) {
+    throw new Error("Weights and bias must be finite numbers");
+  }
+  if (m.featureNames && m.featureNames.length !== features) {
+    throw new Error(`${m.featureNames.length} feature names for ${features} weights`);
+  }
+  const rank = m.outputRank ?? 2;
+  const input = m.inputName ?? "features";
+  const output = m.outputName ?? "prediction";
+  const metadata: Record<string, string> = { ...m.metadata };
+  if (m.featureNames) metadata.feature_names = JSON.stringify(m.featureNames);
+  return encodeModel({
+    docString: m.docString ?? "Linear regression",
+    modelVersion: m.modelVersion,
+    metadata,
+    graph: {
+      name: m.graphName ?? "linear_regression",
+      inputs: [{ name: input, type: "float32", shape: ["batch", features] }],
+      outputs: [{ name: output, type: "float32", shape: rank === 2 ? ["batch", 1] : ["batch"] }],
+      initializers: [
+        {
+          name: "W",
+          type: "float32",
+          dims: rank === 2 ? [features, 1] : [features],
+          data: m.weights,
+        },
+        { name: "b", type: "float32", dims: [1], data: [m.bias] },
+      ],
+      nodes: [
+        { op: "MatMul", name: "matmul", inputs: [input, "W"], outputs: ["xw"] },
+        { op: "Add", name: "add_bias", inputs: ["xw", "b"], outputs: [output] },
       ],
     },
   });
