@@ -27,7 +27,11 @@ type RetrainResult = {
   trainer: string;
   dataset: { name: string; version: number };
   parentVersion: number | null;
-  exitCode: number;
+  /** external trainer */
+  exitCode?: number;
+  /** built-in trainer */
+  algorithm?: string;
+  rows?: number;
   durationMs: number;
   registered: { version: number } | null;
   unchanged?: { sameAsVersion: number };
@@ -40,7 +44,7 @@ const isImport = (v: unknown): v is ImportResult =>
 const isDecision = (v: unknown): v is Decision =>
   isObject(v) && (v.decision === "promoted" || v.decision === "kept") && Array.isArray(v.criteria);
 const isRetrain = (v: unknown): v is RetrainResult =>
-  isObject(v) && v.trainer === "external" && "registered" in v;
+  isObject(v) && (v.trainer === "external" || v.trainer === "builtin") && "registered" in v;
 
 function VersionLink({ model, version }: { model: string; version: number }) {
   return (
@@ -179,7 +183,9 @@ function RetrainView({ result, model }: { result: RetrainResult; model: string }
         </dd>
         <dt className="text-muted-foreground">Trainer</dt>
         <dd>
-          exit {result.exitCode} after {(result.durationMs / 1000).toFixed(1)} s
+          {result.trainer === "builtin"
+            ? `built-in ${result.algorithm ?? ""} on ${result.rows ?? "?"} rows in ${(result.durationMs / 1000).toFixed(1)} s`
+            : `exit ${result.exitCode} after ${(result.durationMs / 1000).toFixed(1)} s`}
         </dd>
       </dl>
       {isDecision(result.evaluation) ? (

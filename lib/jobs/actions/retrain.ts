@@ -10,6 +10,7 @@ import { ApiError } from "../../api/errors";
 import { getDatasetVersion } from "../../datasets";
 import { registerStagedVersion } from "../../registry/upload";
 import type { RetrainAction } from "../action-schema";
+import { builtinRetrain, type BuiltinRetrainResult } from "./builtin-trainer";
 import { runEvaluateAndPromote } from "./evaluate";
 import { openNoFollow } from "./import";
 import { RunFailure, type ActionContext } from "./types";
@@ -134,13 +135,11 @@ function runTrainer(
   });
 }
 
-export async function retrainAction(ctx: ActionContext<RetrainAction>): Promise<RetrainResult> {
+export async function retrainAction(
+  ctx: ActionContext<RetrainAction>,
+): Promise<RetrainResult | BuiltinRetrainResult> {
   const { action } = ctx;
-  if (action.trainer === "builtin") {
-    throw new RunFailure(
-      'The built-in trainer is not available yet in this ModelDeck build; use trainer "external" with a trainer command configured by an admin.',
-    );
-  }
+  if (action.trainer === "builtin") return builtinRetrain(ctx);
   const argv = ctx.settings.trainerCommand;
   if (!argv) {
     throw new RunFailure(
