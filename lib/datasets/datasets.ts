@@ -13,6 +13,7 @@ import {
   parseUploadFields,
   type DatasetUploadFields,
 } from "./names";
+import { encodeDatasetMatrix } from "./matrix";
 import { MAX_LISTED_PROBLEMS, scanDataset } from "./parse";
 import type {
   Cell,
@@ -198,6 +199,11 @@ export async function registerStagedDataset(
   input: StagedDatasetInput,
 ): Promise<DatasetUploadResult> {
   let result: DatasetUploadResult;
+  let matrix: StagedArtifact | null = null;
+  const discardAll = async () => {
+    await staged.discard();
+    await matrix?.discard();
+  };
   try {
     const format = detectFormat(
       input.format,
@@ -209,9 +215,23 @@ export async function registerStagedDataset(
       mapping: input.mapping,
       defaultInput: input.input,
       signal: input.signal,
+      collectMatrix: true,
     });
     if (!scan.ok || !scan.mapping) {
       throw new DatasetProblemsError(scan.problems, scan.problemCount, scan.columns);
+    }
+    // The binary form for evaluations (matrix.ts), staged like the file itself.
+    const bytes = scan.matrix
+      ? encodeDatasetMatrix({
+          featureColumns: scan.matrix.featureColumns,
+          features: scan.matrix.features(),
+          labels: scan.matrix.labels,
+          labelColumn: input.labelColumn,
+          featuresExact: scan.matrix.exact,
+        })
+      : null;
+    if (bytes) {
+      matrix = await store.stage(Readable.from([bytes]), { maxBytes: bytes.length });
     }
     result = await createDatasetVersion(db, actor, {
       name: input.name,
@@ -226,16 +246,21 @@ export async function registerStagedDataset(
       labelColumn: input.labelColumn,
       featureMapping: scan.mapping,
       preview: scan.preview,
+      matrixStorageKey: matrix ? store.keyFor(matrix.sha256) : null,
       ipAddress: input.ipAddress,
     });
   } catch (error) {
-    await staged.discard();
+    await discardAll();
     throw error;
   }
+  const published: string[] = [];
   try {
-    await staged.commit();
+    for (const artifact of matrix ? [staged, matrix] : [staged]) {
+      const committed = await artifact.commit();
+      if (committed.created) published.push(committed.key);
+    }
   } catch (error) {
-    await staged.discard();
+    await discardAll();
     await db.$transaction(async (tx) => {
       await tx.datasetVersion.delete({ where: { id: result.version.id } });
       if (result.created) await tx.dataset.delete({ where: { id: result.dataset.id } });
@@ -249,6 +274,14 @@ export async function registerStagedDataset(
         ipAddress: input.ipAddress,
       });
     });
+    // Nothing half-made: a file this upload published goes too, unless another version
+    // (same content, uploaded meanwhile) references it.
+    for (const key of published) {
+      const users = await db.datasetVersion.count({
+        where: { OR: [{ storageKey: key }, { matrixStorageKey: key }] },
+      });
+      if (users === 0) await store.remove(key).catch(() => {});
+    }
     throw error;
   }
   return result;
@@ -287,6 +320,7 @@ type CreateDatasetVersionInput = {
   labelColumn: string;
   featureMapping: FeatureMapping;
   preview: Cell[][];
+  matrixStorageKey: string | null;
   ipAddress?: string | null;
 };
 
@@ -347,6 +381,7 @@ async function createDatasetVersion(
           labelColumn: input.labelColumn,
           featureMapping: json(input.featureMapping),
           preview: json(input.preview),
+          matrixStorageKey: input.matrixStorageKey,
           createdByType: actor.type,
           createdById: actor.id ?? null,
           createdByLabel: actor.label,
@@ -450,6 +485,15 @@ export async function getDatasetVersion(
     );
   }
   return { ...toVersionView(row), preview: row.preview as Cell[][] };
+}
+
+/** The artifact key of a version's binary form (matrix.ts), or null when it has none. */
+export async function getDatasetMatrixKey(db: PrismaClient, id: string): Promise<string | null> {
+  const row = await db.datasetVersion.findUnique({
+    where: { id },
+    select: { matrixStorageKey: true },
+  });
+  return row?.matrixStorageKey ?? null;
 }
 
 /** A version by id (what an evaluation row references). */

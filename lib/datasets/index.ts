@@ -5,6 +5,14 @@
  */
 export * from "./datasets";
 export * from "./fit";
+export {
+  decodeDatasetMatrix,
+  encodeDatasetMatrix,
+  matrixEvaluationData,
+  readDatasetMatrix,
+  type DatasetMatrix,
+  type MatrixHeader,
+} from "./matrix";
 export * from "./names";
 export {
   cellToNumber,

@@ -11,6 +11,7 @@
 import { parse as csvParse, type CsvError } from "csv-parse";
 import { createReadStream } from "node:fs";
 import readline from "node:readline";
+import { MatrixBuilder, type LabelCell } from "./matrix";
 import {
   featureColumnsOf,
   type Cell,
@@ -296,6 +297,11 @@ export type ScanOptions = {
   mapping?: FeatureMapping | null;
   defaultInput?: string;
   signal?: AbortSignal;
+  /**
+   * Also gather the mapped features (as float32) and the labels of a clean file, for its
+   * binary form (matrix.ts); the values are exactly those loadEvaluationData would read.
+   */
+  collectMatrix?: boolean;
 };
 
 export type ScanResult = {
@@ -308,6 +314,8 @@ export type ScanResult = {
   problems: DatasetProblem[];
   /** Every problem found (bad rows count once each). */
   problemCount: number;
+  /** With `collectMatrix`, when `ok`: the mapped features and labels of every row. */
+  matrix?: MatrixBuilder;
 };
 
 /** A mapping's column references checked against the header; returns what is wrong. */
@@ -358,6 +366,8 @@ export async function scanDataset(
   const preview: Cell[][] = [];
   let rowCount = 0;
   let fatal = false;
+  let matrix: MatrixBuilder | undefined;
+  let rowValues = new Float64Array(0);
 
   read: for await (const events of readDataset(filePath, format)) {
     options.signal?.throwIfAborted();
@@ -411,6 +421,10 @@ export async function scanDataset(
         stats = columns.map((c) => new ColumnStats(c));
         featureIdx = featureColumnsOf(mapping).map((c) => columns.indexOf(c));
         labelIdx = columns.indexOf(options.labelColumn);
+        if (options.collectMatrix) {
+          matrix = new MatrixBuilder(featureColumnsOf(mapping));
+          rowValues = new Float64Array(featureIdx.length);
+        }
       } else {
         if (!header) continue;
         rowCount++;
@@ -434,6 +448,14 @@ export async function scanDataset(
           }
         }
         if (issues.length > 0) report(event.line, `Line ${event.line}: ${issues.join("; ")}.`);
+        else if (matrix && problemCount === 0) {
+          // The same conversion as loadEvaluationData, so both paths feed the same numbers.
+          for (let f = 0; f < featureIdx.length; f++) {
+            const cell = cells[featureIdx[f]!]!;
+            rowValues[f] = typeof cell === "number" ? cell : +(cell as string);
+          }
+          matrix.addRow(rowValues, cells[labelIdx] as LabelCell);
+        }
         for (let i = 0; i < cells.length; i++) stats[i]!.add(cells[i]!);
         if (preview.length < PREVIEW_ROWS) preview.push(cells);
       }
@@ -453,13 +475,17 @@ export async function scanDataset(
     preview,
     problems: problems.slice(0, MAX_LISTED_PROBLEMS),
     problemCount,
+    ...(matrix && problemCount === 0 ? { matrix } : {}),
   };
 }
 
 export type EvaluationData = {
   rowCount: number;
-  /** Row-major feature values: rowCount × featureColumns.length. */
-  features: Float64Array;
+  /**
+   * Row-major feature values: rowCount × featureColumns.length (float64 when parsed from the
+   * file, float32 when read from the version's binary form, matrix.ts).
+   */
+  features: Float64Array | Float32Array;
   featureColumns: string[];
   /** The label cell of each row. */
   labels: (string | number | boolean)[];

@@ -1,13 +1,15 @@
 /**
  * The evaluation child process: `node --import tsx lib/evaluation/child.ts`, started by
- * runner.ts with an IPC channel (advanced serialization). It reads the dataset file, loads
+ * runner.ts with an IPC channel (advanced serialization). It reads the dataset (its binary
+ * form when the version has one, else it parses the original file), loads
  * the model in onnxruntime, scores every row and measures latency, then sends one result.
  * Everything heavy happens here, so the caller's event loop (web or scheduler) stays free,
  * and a runaway evaluation is ended with SIGKILL (see lib/onnx/load-check.ts for why not a
  * worker thread).
  */
 import * as ort from "onnxruntime-node";
-import { loadEvaluationData } from "../datasets/parse";
+import { matrixEvaluationData, readDatasetMatrix } from "../datasets/matrix";
+import { loadEvaluationData, type EvaluationData } from "../datasets/parse";
 import { scoreDataset, type ModelRunner } from "./score";
 import type { ChildMessage, ChildRequest } from "./runner-protocol";
 
@@ -17,7 +19,22 @@ process.on("disconnect", () => process.exit(0));
 
 async function run(job: ChildRequest): Promise<void> {
   const t0 = performance.now();
-  const data = await loadEvaluationData(
+  let data: EvaluationData | null = null;
+  if (job.matrixPath) {
+    // One sequential read and typed-array views; no parsing. An unreadable binary form is
+    // not fatal: the original file is the source of truth.
+    const matrix = await readDatasetMatrix(job.matrixPath).catch(() => null);
+    data = matrix
+      ? matrixEvaluationData(
+          matrix,
+          job.plan.featureColumns,
+          job.plan.labelColumn,
+          job.plan.feeds.some((f) => f.dtype !== "float32"),
+        )
+      : null;
+  }
+  const datasetSource = data ? "matrix" : "file";
+  data ??= await loadEvaluationData(
     job.datasetPath,
     job.format,
     job.plan.featureColumns,
@@ -53,6 +70,7 @@ async function run(job: ChildRequest): Promise<void> {
       readDatasetMs: loadedData - t0,
       loadModelMs: loadedModel - loadedData,
       scoreMs: performance.now() - loadedModel,
+      datasetSource,
     },
   });
 }

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { ApiError, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import { checkDatasetFitsModel, describeMisfit, type EvaluationPlan } from "../datasets/fit";
-import { getDatasetVersion } from "../datasets/datasets";
+import { getDatasetMatrixKey, getDatasetVersion } from "../datasets/datasets";
 import type { Prisma, PrismaClient } from "../db/generated/client";
 import type { OnnxSignature } from "../onnx/types";
 import { getModel, getVersion } from "../registry";
@@ -77,6 +77,8 @@ export type PreparedEvaluation = {
   plan: EvaluationPlan;
   modelKey: string;
   datasetKey: string;
+  /** The dataset version's binary form, when it has one (lib/datasets/matrix.ts). */
+  matrixKey: string | null;
   format: "csv" | "jsonl";
 };
 
@@ -149,6 +151,7 @@ export async function createEvaluation(
     plan: fit.plan,
     modelKey: version.storageKey,
     datasetKey: dataset.storageKey,
+    matrixKey: await getDatasetMatrixKey(db, dataset.id),
     format: dataset.format,
   };
 }
@@ -191,12 +194,15 @@ export async function runEvaluation(
   try {
     const result = await withLocalFiles(
       store,
-      [prepared.modelKey, prepared.datasetKey],
-      ([modelPath, datasetPath]) =>
+      prepared.matrixKey
+        ? [prepared.modelKey, prepared.datasetKey, prepared.matrixKey]
+        : [prepared.modelKey, prepared.datasetKey],
+      ([modelPath, datasetPath, matrixPath]) =>
         runEvaluationInChild(
           {
             modelPath: modelPath!,
             datasetPath: datasetPath!,
+            matrixPath: matrixPath ?? null,
             format: prepared.format,
             plan: prepared.plan,
             batchSize: options.batchSize ?? 64,

@@ -6,6 +6,8 @@ import type { ScoreResult } from "./score";
 export type ChildRequest = {
   modelPath: string;
   datasetPath: string;
+  /** The version's binary form (lib/datasets/matrix.ts), read instead of parsing the file. */
+  matrixPath?: string | null;
   format: DatasetFormat;
   plan: EvaluationPlan;
   batchSize: number;
@@ -13,7 +15,13 @@ export type ChildRequest = {
   threads: number;
 };
 
-export type ChildTimings = { readDatasetMs: number; loadModelMs: number; scoreMs: number };
+export type ChildTimings = {
+  readDatasetMs: number;
+  loadModelMs: number;
+  scoreMs: number;
+  /** Where the rows came from: the binary form, or parsing the original file. */
+  datasetSource: "matrix" | "file";
+};
 
 /** What the child sends back: ready, progress (any number), then a result or an error. */
 export type ChildMessage =

@@ -67,6 +67,16 @@ export function prepareFeeds(data: EvaluationData, plan: EvaluationPlan): Prepar
     const offsets = feed.columns.map((c) => data.featureColumns.indexOf(c));
     if (offsets.some((o) => o < 0))
       throw new Error(`Feature columns for ${feed.input} were not loaded`);
+    // A dataset's binary form is already the float32 [rows, F] tensor: use it as it is.
+    if (
+      feed.dtype === "float32" &&
+      data.features instanceof Float32Array &&
+      width === F &&
+      offsets.every((o, j) => o === j)
+    ) {
+      prepared.push({ plan: feed, width, data: data.features });
+      continue;
+    }
     const size = n * width;
     const out =
       feed.dtype === "float32"

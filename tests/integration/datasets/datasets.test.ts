@@ -8,10 +8,12 @@ import {
   getDataset,
   getDatasetVersion,
   listDatasets,
+  loadEvaluationData,
+  readDatasetMatrix,
   registerDatasetBytes,
   uploadDataset,
 } from "../../../lib/datasets";
-import { LocalArtifactStore } from "../../../lib/storage";
+import { LocalArtifactStore, parseArtifactKey, type ArtifactStore } from "../../../lib/storage";
 import { useTestDatabase } from "../helpers/db";
 import { listFiles, tempRoot } from "../storage/harness";
 
@@ -160,10 +162,13 @@ describe("lib/datasets", () => {
       }),
     });
     expect(named.version).toMatchObject({ version: 2, featureMapping: { kind: "named" } });
+    // Each version has its file and its binary form (the two mappings make two of those).
+    const matrixKeys = (await db.client.datasetVersion.findMany()).map((v) => v.matrixStorageKey!);
+    expect(new Set(matrixKeys).size).toBe(2);
     await db.client.auditEntry.deleteMany();
     await db.client.datasetVersion.deleteMany();
     await db.client.dataset.deleteMany();
-    for (const key of new Set([ok.version.storageKey, named.version.storageKey])) {
+    for (const key of new Set([ok.version.storageKey, named.version.storageKey, ...matrixKeys])) {
       await store.remove(key);
     }
 
@@ -203,5 +208,79 @@ describe("lib/datasets", () => {
       labelColumn: "y",
     });
     expect(byContent.version).toMatchObject({ format: "jsonl", rowCount: 2 });
+  });
+
+  describe("the binary form", () => {
+    const fileOf = (key: string) => path.join(root, ...parseArtifactKey(key).segments);
+    const matrixKeyOf = async (id: string) =>
+      (await db.client.datasetVersion.findUniqueOrThrow({ where: { id } })).matrixStorageKey;
+
+    it("is written at upload, content-addressed, and holds exactly the rows and labels of the CSV", async () => {
+      const csv = await irisCsv();
+      const { version } = await registerDatasetBytes(db.client, store, USER, csv, {
+        name: "iris",
+        labelColumn: "species",
+      });
+      const key = await matrixKeyOf(version.id);
+      expect(key).toMatch(/^sha256\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/);
+      expect(key).not.toBe(version.storageKey);
+      expect(await store.exists(key!)).toBe(true);
+      expect(await listFiles(path.join(root, "sha256"))).toHaveLength(2);
+      expect(await listFiles(path.join(root, "tmp"))).toEqual([]);
+
+      const columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+      const matrix = await readDatasetMatrix(fileOf(key!));
+      const parsed = await loadEvaluationData(
+        fileOf(version.storageKey),
+        "csv",
+        columns,
+        "species",
+      );
+      expect(matrix.header).toMatchObject({
+        rowCount: 150,
+        featureColumns: columns,
+        labelColumn: "species",
+        labels: { encoding: "dictionary", values: ["setosa", "versicolor", "virginica"] },
+      });
+      expect(parsed.rowCount).toBe(150);
+      expect(matrix.features).toEqual(Float32Array.from(parsed.features));
+      expect(matrix.labels).toEqual(parsed.labels);
+
+      // The same content again: the same two files, shared by version 2.
+      const again = await registerDatasetBytes(db.client, store, USER, csv, {
+        name: "iris",
+        labelColumn: "species",
+      });
+      expect(await matrixKeyOf(again.version.id)).toBe(key);
+      expect(await listFiles(path.join(root, "sha256"))).toHaveLength(2);
+    });
+
+    it("a failed upload leaves neither file (nor a row) when the binary form cannot be stored", async () => {
+      let staged = 0;
+      const failing: ArtifactStore = Object.create(store) as ArtifactStore;
+      failing.stage = async (source, options) => {
+        const artifact = await store.stage(source, options);
+        // The second artifact of an upload is the binary form: its commit fails (disk full).
+        if (++staged % 2 === 0) {
+          artifact.commit = () => Promise.reject(new Error("ENOSPC: no space left on device"));
+        }
+        return artifact;
+      };
+      await expect(
+        registerDatasetBytes(db.client, failing, USER, await irisCsv(), {
+          name: "iris",
+          labelColumn: "species",
+        }),
+      ).rejects.toThrow(/ENOSPC/);
+      expect(await db.client.dataset.count()).toBe(0);
+      expect(await db.client.datasetVersion.count()).toBe(0);
+      expect(await listFiles(path.join(root, "tmp"))).toEqual([]);
+      expect(await listFiles(path.join(root, "sha256"))).toEqual([]);
+      expect(await actions()).toEqual([
+        "dataset.create",
+        "dataset.version.create",
+        "dataset.version.create.undo",
+      ]);
+    });
   });
 });

@@ -20,6 +20,7 @@ import { LocalArtifactStore } from "../../../lib/storage";
 import { useTestDatabase } from "../helpers/db";
 import { tempRoot } from "../storage/harness";
 import {
+  irisClassifier,
   irisRows,
   linearRegressor,
   modelWithVersions,
@@ -142,6 +143,64 @@ describe("lib/evaluation: evaluateVersion", () => {
       (csvEval.metrics as ClassificationMetrics).confusionMatrix,
     );
   });
+
+  it("scores the same with and without the dataset's binary form (classification and regression)", async () => {
+    // Evaluations of one version on one dataset version: with its binary form, then with the
+    // binary form forgotten (a version stored before it existed), then with an unreadable one.
+    const three = async (model: string, dataset: string) => {
+      const dv = await db.client.datasetVersion.findFirstOrThrow({
+        where: { dataset: { name: dataset } },
+      });
+      expect(dv.matrixStorageKey).not.toBeNull();
+      const input = { modelName: model, version: 1, datasetName: dataset, latencyRuns: 5 };
+      const withMatrix = await evaluateVersion(db.client, store, USER, input);
+      await db.client.datasetVersion.update({
+        where: { id: dv.id },
+        data: { matrixStorageKey: null },
+      });
+      const withoutMatrix = await evaluateVersion(db.client, store, USER, input);
+      // A key whose file is missing: the child falls back to the original file.
+      await db.client.datasetVersion.update({
+        where: { id: dv.id },
+        data: { matrixStorageKey: store.keyFor("0".repeat(64)) },
+      });
+      const missing = await evaluateVersion(db.client, store, USER, input);
+      const source = (v: typeof withMatrix) =>
+        (v.latency as unknown as { timings: { datasetSource: string } }).timings.datasetSource;
+      expect([withMatrix, withoutMatrix, missing].map((v) => v.status)).toEqual([
+        "succeeded",
+        "succeeded",
+        "succeeded",
+      ]);
+      expect([withMatrix, withoutMatrix, missing].map(source)).toEqual(["matrix", "file", "file"]);
+      expect(withMatrix.rowCount).toBe(withoutMatrix.rowCount);
+      expect(withMatrix.metrics).toEqual(withoutMatrix.metrics);
+      expect(missing.metrics).toEqual(withoutMatrix.metrics);
+      return withMatrix;
+    };
+
+    await modelWithVersions(db.client, store, "iris-lr", "classification", [
+      await irisClassifier(["petal_length", "petal_width"]),
+    ]);
+    await registerIris(db.client, store);
+    const cls = await three("iris-lr", "iris");
+    expect((cls.metrics as ClassificationMetrics).accuracy).toBeGreaterThan(0.9);
+
+    const w = [0.5, -1, 2];
+    const rows = Array.from({ length: 500 }, (_, i) => [
+      (i % 7) / 3,
+      ((i * 3) % 11) / 7,
+      ((i * 5) % 13) / 9,
+    ]);
+    const csv = [
+      "a,b,c,t",
+      ...rows.map((r, i) => `${r.map((v) => v.toFixed(6)).join(",")},${(i / 7).toFixed(4)}`),
+    ].join("\n");
+    await modelWithVersions(db.client, store, "linear", "regression", [linearRegressor(w, 1)]);
+    await registerDatasetBytes(db.client, store, USER, csv, { name: "lin", labelColumn: "t" });
+    const reg = await three("linear", "lin");
+    expect((reg.metrics as RegressionMetrics).kind).toBe("regression");
+  }, 60_000);
 
   it("explains a dataset that does not fit a version, and records nothing", async () => {
     await seedDemo(db.client, store);
