@@ -45,9 +45,6 @@ CREATE INDEX "serving_load_event_modelId_at_idx" ON "serving_load_event"("modelI
 CREATE INDEX "serving_load_event_versionId_at_idx" ON "serving_load_event"("versionId", "at" DESC);
 
 -- CreateIndex
-CREATE INDEX "prediction_log_modelId_at_idx" ON "prediction_log"("modelId", "at" DESC);
-
--- CreateIndex
 CREATE INDEX "prediction_log_at_idx" ON "prediction_log" USING BRIN ("at");
 
 -- AddForeignKey
