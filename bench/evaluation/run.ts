@@ -1,31 +1,41 @@
 /**
- * Evaluation benchmark: rows per second of ModelDeck's evaluation engine over a generated
- * 100k-row dataset, against raw batched `session.run` of the same model in the same process
- * run (the ceiling: onnxruntime with nothing around it). Run on demand, not in CI.
+ * Evaluation benchmark: rows per second of a whole ModelDeck evaluation over a generated
+ * 100k-row dataset, against raw batched `session.run` of the same model in the same run. Run
+ * on demand, not in CI.
  *
  *   node --import tsx bench/evaluation/run.ts [--rows 100000] [--repeat 3] [--models logreg,mlp]
  *
- * For each model, rounds alternate: (1) raw — this process, one onnxruntime session (one
- * intra-op thread, like the engine), a prebuilt Float32Array, `session.run` on batches of 64
- * views, every row once; (2) ModelDeck — `runEvaluationInChild`, the engine `evaluateVersion`
- * uses (a child process: read and parse the CSV with csv-parse, build the tensors, score every
- * row in batches of 64, then 1,000 single-row latency runs, compute the metrics). Reported:
- * - the engine's scoring pass (rows / time of its batched runs, what an evaluation records as
- *   `latency.batched.rowsPerSecond`) against raw: the target is ≥ 0.7×;
- * - the whole evaluation end to end (child start, CSV parse, model load, scoring, latency runs,
- *   metrics), as rows / wall time, and where that time goes.
- * Progress goes to stderr, the markdown table to stdout.
+ * Setup: an embedded PostgreSQL (migrated) and a local artifact store in a temp directory;
+ * each model is registered as a version and its dataset uploaded as the product does
+ * (registerDatasetBytes: scan, binary form, both files content-addressed). Then, per round:
+ * (1) raw — a fresh process, one onnxruntime session (one intra-op thread, like the engine),
+ * a prebuilt Float32Array, `session.run` on batches of 64 views, 16 warm-up batches then every
+ * row once (raw.ts); also "hot" in this process after a full untimed pass; (2) ModelDeck —
+ * `evaluateVersion`, exactly what the API and the jobs run: database rows, a child process
+ * that reads the dataset's binary form, loads the model, scores every row in batches of 64,
+ * times 1,000 single-row runs and computes the metrics, then the result recorded; (3) the
+ * same evaluation with the binary form hidden (matrixStorageKey null, as for a version
+ * stored before it existed), so the child parses the CSV. End to end = rows / wall time of
+ * evaluateVersion. Progress goes to stderr, the markdown table to stdout.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { PrismaPg } from "@prisma/adapter-pg";
 import * as ort from "onnxruntime-node";
-import { checkDatasetFitsModel, scanDataset } from "../../lib/datasets";
-import { runEvaluationInChild } from "../../lib/evaluation/runner";
+import { SYSTEM_ACTOR } from "../../lib/audit";
+import { registerDatasetBytes } from "../../lib/datasets";
+import { findFreePort, startEmbeddedPostgres, type DbLogger } from "../../lib/db/embedded-postgres";
+import { PrismaClient } from "../../lib/db/generated/client";
+import { applyMigrations } from "../../lib/db/migrations";
+import { evaluateVersion } from "../../lib/evaluation";
+import type { ChildTimings } from "../../lib/evaluation/runner-protocol";
 import { buildLogisticRegressionModel, buildMlpModel } from "../../lib/onnx/build";
-import { inspectOnnxFile } from "../../lib/onnx/inspect";
+import { createModel } from "../../lib/registry";
+import { registerVersionBytes } from "../../lib/registry/upload";
+import { LocalArtifactStore } from "../../lib/storage";
 import { seededRandom } from "../../lib/training/random";
 
 const { values } = parseArgs({
@@ -33,11 +43,14 @@ const { values } = parseArgs({
     rows: { type: "string", default: "100000" },
     repeat: { type: "string", default: "3" },
     models: { type: "string", default: "logreg,mlp" },
+    /** "false": skip the CSV-parsing comparison (large datasets). */
+    csv: { type: "string", default: "true" },
   },
 });
 const ROWS = Number(values.rows);
 const REPEAT = Number(values.repeat);
 const BATCH = 64;
+const WITH_CSV = values.csv !== "false";
 
 type BenchModel = { key: string; label: string; features: number; bytes: Buffer };
 
@@ -131,99 +144,169 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }).format(n);
 
+const quiet: DbLogger = { info: () => {}, warn: () => {}, error: (o, m) => console.error(m, o) };
+
+type Figures = {
+  rowsPerSecond: number;
+  scoring: number;
+  parts: ChildTimings & { startMs: number; otherMs: number; wallMs: number };
+};
+
 async function main() {
+  // The embedded PostgreSQL runs as the postgres user, who must traverse every parent of its
+  // data directory.
   const dir = await mkdtemp(path.join(os.tmpdir(), "modeldeck-bench-eval-"));
+  await chmod(dir, 0o755);
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(dir, "postgres"),
+    port: await findFreePort(),
+    log: quiet,
+    settings: { fsync: "off", synchronous_commit: "off" },
+  });
   const lines: string[] = [];
+  const notes: string[] = [];
   try {
-    for (const model of models()) {
-      const modelFile = path.join(dir, `${model.key}.onnx`);
-      const datasetFile = path.join(dir, `${model.key}.csv`);
-      await writeFile(modelFile, model.bytes);
-      const classes = model.key === "mlp" ? 10 : 3;
-      const csv = datasetCsv(model.features, classes, ROWS);
-      await writeFile(datasetFile, csv);
-      const signature = await inspectOnnxFile(modelFile);
-      const scan = await scanDataset(datasetFile, "csv", { labelColumn: "label" });
-      if (!scan.ok || !scan.mapping)
-        throw new Error(`dataset problems: ${JSON.stringify(scan.problems)}`);
-      const fit = checkDatasetFitsModel(
-        { columns: scan.columns, labelColumn: "label", featureMapping: scan.mapping },
-        signature,
-        "classification",
-      );
-      if (!fit.ok) throw new Error(fit.problems.join("; "));
-      const rawRates: number[] = [];
-      const hotRates: number[] = [];
-      const scoring: number[] = [];
-      const endToEnd: number[] = [];
-      const parts: { start: number; read: number; load: number; score: number }[] = [];
-      for (let round = 0; round < REPEAT; round++) {
-        rawRates.push(rawFresh(modelFile, model.features, ROWS));
-        hotRates.push(await rawHot(modelFile, model.features, ROWS));
-        const t0 = performance.now();
-        const result = await runEvaluationInChild({
-          modelPath: modelFile,
-          datasetPath: datasetFile,
-          format: "csv",
-          plan: fit.plan,
-          batchSize: BATCH,
-          latencyRuns: 1000,
-          threads: 1,
+    await applyMigrations(pg.connectionString, { log: quiet });
+    const db = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: pg.connectionString }),
+    });
+    const store = new LocalArtifactStore({ root: path.join(dir, "artifacts"), durable: false });
+    try {
+      for (const model of models()) {
+        const modelFile = path.join(dir, `${model.key}.onnx`);
+        await writeFile(modelFile, model.bytes);
+        await createModel(db, SYSTEM_ACTOR, { name: model.key, task: "classification" });
+        await registerVersionBytes(db, store, SYSTEM_ACTOR, model.bytes, {
+          modelName: model.key,
+          lineage: { kind: "upload" },
         });
-        const wall = (performance.now() - t0) / 1000;
-        scoring.push(result.latency.batched.rowsPerSecond);
-        endToEnd.push(ROWS / wall);
-        parts.push({
-          start: result.timings.startMs,
-          read: result.timings.readDatasetMs,
-          load: result.timings.loadModelMs,
-          score: result.timings.scoreMs,
+        const classes = model.key === "mlp" ? 10 : 3;
+        const csv = datasetCsv(model.features, classes, ROWS);
+        const u0 = performance.now();
+        const uploaded = await registerDatasetBytes(db, store, SYSTEM_ACTOR, csv, {
+          name: `${model.key}-data`,
+          labelColumn: "label",
         });
-        console.error(
-          `${model.key} round ${round + 1}: raw ${fmt(rawRates.at(-1)!)} rows/s (hot ${fmt(hotRates.at(-1)!)}), engine scoring ${fmt(scoring.at(-1)!)} rows/s, end to end ${wall.toFixed(2)} s`,
+        const uploadMs = performance.now() - u0;
+        const dv = await db.datasetVersion.findUniqueOrThrow({
+          where: { id: uploaded.version.id },
+        });
+        const matrixKey = dv.matrixStorageKey!;
+        const matrixBytes = await store.sizeOf(matrixKey);
+
+        const evaluate = async (binary: boolean): Promise<Figures> => {
+          await db.datasetVersion.update({
+            where: { id: dv.id },
+            data: { matrixStorageKey: binary ? matrixKey : null },
+          });
+          const t0 = performance.now();
+          const view = await evaluateVersion(db, store, SYSTEM_ACTOR, {
+            modelName: model.key,
+            version: 1,
+            datasetName: `${model.key}-data`,
+            latencyRuns: 1000,
+          });
+          const wallMs = performance.now() - t0;
+          if (view.status !== "succeeded") throw new Error(`evaluation failed: ${view.error}`);
+          const latency = view.latency as unknown as {
+            batched: { rowsPerSecond: number };
+            timings: ChildTimings & { startMs: number };
+          };
+          const t = latency.timings;
+          if (t.datasetSource !== (binary ? "matrix" : "file")) {
+            throw new Error(
+              `expected the ${binary ? "binary form" : "file"}, got ${t.datasetSource}`,
+            );
+          }
+          return {
+            rowsPerSecond: ROWS / (wallMs / 1000),
+            scoring: latency.batched.rowsPerSecond,
+            parts: {
+              ...t,
+              wallMs,
+              otherMs: wallMs - t.startMs - t.readDatasetMs - t.loadModelMs - t.scoreMs,
+            },
+          };
+        };
+
+        // One untimed evaluation first: this process's own first Prisma queries and the
+        // child's first tsx compile (cached afterwards) are not what an evaluation costs.
+        await evaluate(true);
+
+        const raw: number[] = [];
+        const hot: number[] = [];
+        const bin: Figures[] = [];
+        const file: Figures[] = [];
+        for (let round = 0; round < REPEAT; round++) {
+          raw.push(rawFresh(modelFile, model.features, ROWS));
+          hot.push(await rawHot(modelFile, model.features, ROWS));
+          bin.push(await evaluate(true));
+          if (WITH_CSV) file.push(await evaluate(false));
+          console.error(
+            `${model.key} round ${round + 1}: raw ${fmt(raw.at(-1)!)} rows/s (hot ${fmt(hot.at(-1)!)}); evaluateVersion ${fmt(bin.at(-1)!.rowsPerSecond)} rows/s with the binary form (${fmt(bin.at(-1)!.parts.wallMs)} ms)` +
+              (WITH_CSV
+                ? `, ${fmt(file.at(-1)!.rowsPerSecond)} rows/s parsing the CSV (${fmt(file.at(-1)!.parts.wallMs)} ms)`
+                : ""),
+          );
+        }
+        await db.datasetVersion.update({
+          where: { id: dv.id },
+          data: { matrixStorageKey: matrixKey },
+        });
+        const r = median(raw);
+        const h = median(hot);
+        const part = (xs: Figures[], k: keyof Figures["parts"]) =>
+          fmt(median(xs.map((x) => x.parts[k] as number)));
+        const split = (xs: Figures[]) =>
+          ["startMs", "readDatasetMs", "loadModelMs", "scoreMs", "otherMs"]
+            .map((k) => part(xs, k as keyof Figures["parts"]))
+            .join(" / ");
+        const e = median(bin.map((x) => x.rowsPerSecond));
+        const c = WITH_CSV ? median(file.map((x) => x.rowsPerSecond)) : NaN;
+        const s = median(bin.map((x) => x.scoring));
+        const mib = (n: number) => (n / 1024 ** 2).toFixed(1);
+        lines.push(
+          `| ${model.label} | ${fmt(ROWS)} | ${fmt(r)} | ${fmt(h)} | **${fmt(e)}** | **${(e / r).toFixed(2)}×** | ${WITH_CSV ? fmt(c) : "–"} | ${WITH_CSV ? `${(c / r).toFixed(2)}×` : "–"} | ${(s / r).toFixed(2)}× | ${split(bin)} | ${WITH_CSV ? split(file) : "–"} |`,
+        );
+        const rawMs = (ROWS / r) * 1000;
+        notes.push(
+          `- ${model.label}: CSV ${mib(Buffer.byteLength(csv))} MiB, binary form ${mib(matrixBytes)} MiB (upload with scan and binary form: ${fmt(uploadMs)} ms). Raw scoring of the ${fmt(ROWS)} rows takes ${fmt(rawMs)} ms; the evaluation's fixed costs outside scoring (child start ${part(bin, "startMs")} ms, model load ${part(bin, "loadModelMs")} ms, database and bookkeeping ${part(bin, "otherMs")} ms) and its 1,000 single-row latency runs come on top.`,
         );
       }
-      const r = median(rawRates);
-      const h = median(hotRates);
-      const s = median(scoring);
-      const e = median(endToEnd);
-      const p = {
-        start: median(parts.map((x) => x.start)),
-        read: median(parts.map((x) => x.read)),
-        load: median(parts.map((x) => x.load)),
-        score: median(parts.map((x) => x.score)),
-      };
-      lines.push(
-        `| ${model.label} | ${fmt(ROWS)} (${(Buffer.byteLength(csv) / 1024 ** 2).toFixed(1)} MiB CSV) | ${fmt(r)} | ${fmt(h)} | ${fmt(s)} | **${(s / r).toFixed(2)}×** | ${fmt(e)} | ${(e / r).toFixed(2)}× | ${fmt(p.start)} / ${fmt(p.read)} / ${fmt(p.load)} / ${fmt(p.score)} |`,
-      );
+    } finally {
+      await db.$disconnect();
     }
   } finally {
+    await pg.stop();
     await rm(dir, { recursive: true, force: true });
   }
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   console.log(`## Evaluation
 
-Rows per second of an evaluation over a generated ${fmt(ROWS)}-row dataset against raw batched
-\`session.run\` (batches of ${BATCH}, one intra-op thread, prebuilt tensor) of the same model in the
-same run; medians of ${REPEAT} interleaved rounds. "Raw" runs in a fresh process warmed up as the
-engine is (16 untimed batches, then one timed pass), the fair baseline for one evaluation; "raw,
-hot" runs after a full untimed pass in a long-lived process (JIT and onnxruntime fully warm), the
-ceiling. "Engine scoring" is the evaluation's batched
-scoring pass (what it records as \`latency.batched.rowsPerSecond\`); "end to end" divides the
-rows by the whole evaluation's wall time: child start, CSV read and parse (csv-parse), model
-load, scoring, 1,000 single-row latency runs and the metrics.
+Rows per second of a whole evaluation (\`evaluateVersion\`: database rows, child process, reading
+the dataset, model load, scoring in batches of ${BATCH}, 1,000 single-row latency runs, metrics,
+result recorded) over a generated ${fmt(ROWS)}-row dataset, against raw batched \`session.run\`
+(batches of ${BATCH}, one intra-op thread, prebuilt Float32Array) of the same model in the same
+run; medians of ${REPEAT} interleaved rounds. "Raw" runs in a fresh process with the engine's
+warm-up (16 untimed batches, then one timed pass); "raw, hot" after a full untimed pass in a
+long-lived process (the ceiling). "Binary form": the dataset version's binary form written at
+upload (one sequential read, typed-array views); "CSV": the same evaluation with the binary
+form hidden, as for a version stored before it existed (the child parses the CSV with
+csv-parse). "Engine scoring / raw": the batched scoring pass alone.
 
 Command:
 
 \`\`\`sh
-node --import tsx bench/evaluation/run.ts --rows ${ROWS} --repeat ${REPEAT}
+node --import tsx bench/evaluation/run.ts --rows ${ROWS} --repeat ${REPEAT} --models ${values.models}${WITH_CSV ? "" : " --csv false"}
 \`\`\`
 
 ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores (${cpu}), Node ${process.version}.
 
-| model | rows | raw session.run rows/s | raw, hot | engine scoring rows/s | engine / raw | end to end rows/s | end to end / raw | ms: child start / read CSV / load model / score + latency + metrics |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| model | rows | raw session.run rows/s | raw, hot | end to end rows/s, binary form | end to end / raw | end to end rows/s, CSV | CSV / raw | engine scoring / raw | ms, binary form: child start / read dataset / load model / score + latency + metrics / database + other | ms, CSV: same split |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${lines.join("\n")}
+
+${notes.join("\n")}
 `);
 }
 
