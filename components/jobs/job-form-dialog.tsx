@@ -34,6 +34,16 @@ const CANDIDATE_OPTIONS = [
   { value: "newer-than-production", label: "Versions newer than production" },
   { value: "challenger", label: "The challenger alias" },
 ];
+const TRAINER_OPTIONS = [
+  { value: "builtin", label: "Built-in (logistic or linear regression)" },
+  { value: "external", label: "External trainer command" },
+];
+const TRAINER_HINTS: Record<string, string> = {
+  builtin:
+    "Trains multinomial logistic regression (classification) or linear regression with L2 (regression) on the dataset, with production's input and feature order; the new version's parent is production.",
+  external:
+    "Runs the trainer command an admin configured (MODELDECK_TRAINER_COMMAND) with DATASET_PATH and OUTPUT_PATH.",
+};
 const NONE = "__none__";
 
 export type JobFormChoices = { models: string[]; datasets: string[] };
@@ -124,7 +134,7 @@ function browserTimezone(): string {
 function actionFrom(
   type: ActionType,
   form: FormData,
-  state: { dataset: string; candidates: string; thenEvaluate: string },
+  state: { dataset: string; candidates: string; thenEvaluate: string; trainer: string },
 ): Record<string, unknown> {
   const text = (name: string) => String(form.get(name) ?? "").trim();
   switch (type) {
@@ -140,7 +150,7 @@ function actionFrom(
       const limit = Number(text("timeLimitSeconds") || "1800");
       return {
         type,
-        trainer: "external",
+        trainer: state.trainer,
         dataset: state.dataset,
         timeLimitSeconds: Number.isFinite(limit) ? limit : 1800,
         thenEvaluate: form.get("retrainThenEvaluate") === "on",
@@ -176,6 +186,9 @@ export function JobFormDialog({
   const [thenEvaluate, setThenEvaluate] = useState(
     action?.type === "import" && action.thenEvaluate ? action.thenEvaluate.dataset : NONE,
   );
+  const [trainer, setTrainer] = useState<string>(
+    action?.type === "retrain" ? action.trainer : "builtin",
+  );
   const modelOptions = choices.models.map((m) => ({ value: m, label: m }));
   const datasetOptions = choices.datasets.map((d) => ({ value: d, label: d }));
   const editing = job !== undefined;
@@ -202,7 +215,7 @@ export function JobFormDialog({
           schedule: String(form.get("schedule") ?? "").trim(),
           timezone: String(form.get("timezone") ?? "").trim(),
           description: String(form.get("description") ?? "").trim(),
-          action: actionFrom(type, form, { dataset, candidates, thenEvaluate }),
+          action: actionFrom(type, form, { dataset, candidates, thenEvaluate, trainer }),
         };
         if (editing) {
           await apiFetch(`/api/v1/jobs/${job.id}`, { method: "PATCH", body });
@@ -320,18 +333,35 @@ export function JobFormDialog({
           {type === "retrain" ? (
             <>
               <Field
-                label="Time limit (seconds)"
-                hint="Runs the trainer command an admin configured (MODELDECK_TRAINER_COMMAND) with DATASET_PATH and OUTPUT_PATH; it is stopped after this long."
-                error={error?.fieldError("action.timeLimitSeconds")}
+                label="Trainer"
+                required
+                hint={TRAINER_HINTS[trainer]}
+                error={error?.fieldError("action.trainer")}
               >
-                <Input
-                  name="timeLimitSeconds"
-                  type="number"
-                  min={1}
-                  max={86400}
-                  defaultValue={action?.type === "retrain" ? action.timeLimitSeconds : 1800}
-                />
+                {(control) => (
+                  <SimpleSelect
+                    {...control}
+                    value={trainer}
+                    onValueChange={setTrainer}
+                    options={TRAINER_OPTIONS}
+                  />
+                )}
               </Field>
+              {trainer === "external" ? (
+                <Field
+                  label="Time limit (seconds)"
+                  hint="The trainer command is stopped after this long and the run fails."
+                  error={error?.fieldError("action.timeLimitSeconds")}
+                >
+                  <Input
+                    name="timeLimitSeconds"
+                    type="number"
+                    min={1}
+                    max={86400}
+                    defaultValue={action?.type === "retrain" ? action.timeLimitSeconds : 1800}
+                  />
+                </Field>
+              ) : null}
               <label className="flex items-start gap-2 text-sm">
                 <input
                   type="checkbox"

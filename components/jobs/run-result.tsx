@@ -72,7 +72,11 @@ export function DecisionView({ decision, model }: { decision: Decision; model: s
         <span className="text-muted-foreground">{decision.reason}</span>
       </div>
       {decision.criteria.map((c) => (
-        <div key={c.version} className="rounded-md border border-border">
+        <div
+          key={c.version}
+          className="rounded-md border border-border"
+          data-testid={`candidate-${c.version}`}
+        >
           <div className="flex items-center gap-2 border-b border-border bg-subtle px-3 py-1.5 text-[13px]">
             <span className="font-medium">Candidate</span>
             <VersionLink model={model} version={c.version} />
@@ -82,7 +86,12 @@ export function DecisionView({ decision, model }: { decision: Decision; model: s
           </div>
           <ul className="grid gap-1 px-3 py-2 text-[13px]">
             {c.criteria.map((k) => (
-              <li key={k.name} className="flex gap-2">
+              <li
+                key={k.name}
+                className="flex gap-2"
+                data-testid={`criterion-${k.name}`}
+                data-pass={k.pass ? "true" : "false"}
+              >
                 {k.pass ? (
                   <CheckIcon aria-label="pass" className="mt-0.5 size-4 shrink-0 text-success" />
                 ) : (
@@ -184,7 +193,7 @@ function RetrainView({ result, model }: { result: RetrainResult; model: string }
         <dt className="text-muted-foreground">Trainer</dt>
         <dd>
           {result.trainer === "builtin"
-            ? `built-in ${result.algorithm ?? ""} on ${result.rows ?? "?"} rows in ${(result.durationMs / 1000).toFixed(1)} s`
+            ? `built-in ${(result.algorithm ?? "").replace(/-/g, " ")}, ${result.rows ?? "?"} rows, trained in ${(result.durationMs / 1000).toFixed(1)} s`
             : `exit ${result.exitCode} after ${(result.durationMs / 1000).toFixed(1)} s`}
         </dd>
       </dl>
