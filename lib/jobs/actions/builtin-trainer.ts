@@ -33,8 +33,14 @@ import { RunFailure, type ActionContext } from "./types";
 const LOGISTIC_EPOCHS = 200;
 /** L2 penalty (on standardised features) of both trainers. */
 const L2 = 1e-4;
-/** rows × features × epochs above which one training would hold the scheduler too long. */
-const MAX_WORK = 2_000_000_000;
+/**
+ * Training runs on the scheduler's thread, so one training must stay short next to the run's
+ * lease (30 s by default). Work is counted in inner-loop steps: rows × features × classes ×
+ * epochs for logistic regression, rows × features² for the normal equations of linear
+ * regression; about 10-15 ns each measured on a laptop-class CPU, so this cap is a few seconds.
+ * Larger data is refused with a pointer to the external trainer.
+ */
+const MAX_WORK = 300_000_000;
 
 export type BuiltinRetrainResult = {
   trainer: "builtin";
@@ -147,9 +153,15 @@ export async function builtinRetrain(
     );
   }
   const epochs = model.task === "classification" ? LOGISTIC_EPOCHS : 1;
-  if (dataset.rowCount * Math.max(1, features.length) * epochs > MAX_WORK) {
+  const labelInfo = dataset.columns.find((c) => c.name === plan.labelColumn);
+  const classGuess = Math.max(2, plan.classNames?.length ?? labelInfo?.values?.length ?? 2);
+  const work =
+    model.task === "classification"
+      ? dataset.rowCount * features.length * classGuess * epochs
+      : dataset.rowCount * features.length * features.length;
+  if (work > MAX_WORK) {
     throw new RunFailure(
-      `Dataset ${dataset.dataset} v${dataset.version} has ${dataset.rowCount} rows × ${features.length} features, more than the built-in trainer handles in one run; use trainer "external". Nothing was trained.`,
+      `Dataset ${dataset.dataset} v${dataset.version} has ${dataset.rowCount} rows × ${features.length} features, more than the built-in trainer trains within a run's time on the scheduler; use trainer "external". Nothing was trained.`,
     );
   }
   for (const note of plan.notes) ctx.log(`Note: ${note}.`, "warn");
