@@ -1,0 +1,2 @@
+export * from "./batch";
+export { BatchPoller, type BatchPollerOptions } from "./poller";
