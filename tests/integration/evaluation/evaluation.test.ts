@@ -165,6 +165,13 @@ describe("lib/evaluation: evaluateVersion", () => {
         data: { matrixStorageKey: store.keyFor("0".repeat(64)) },
       });
       const missing = await evaluateVersion(db.client, store, USER, input);
+      // And child.ts run with tsx rather than as the bundle runner.ts builds of it.
+      process.env.MODELDECK_EVALUATION_CHILD_BUNDLE = "0";
+      const unbundled = await evaluateVersion(db.client, store, USER, input).finally(() => {
+        delete process.env.MODELDECK_EVALUATION_CHILD_BUNDLE;
+      });
+      expect(unbundled.status).toBe("succeeded");
+      expect(unbundled.metrics).toEqual(missing.metrics);
       const source = (v: typeof withMatrix) =>
         (v.latency as unknown as { timings: { datasetSource: string } }).timings.datasetSource;
       expect([withMatrix, withoutMatrix, missing].map((v) => v.status)).toEqual([
