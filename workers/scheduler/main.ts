@@ -1,3 +1,4 @@
+import { BatchPoller } from "../../lib/batch/poller";
 import { getPrisma } from "../../lib/db/client";
 import { JobScheduler } from "../../lib/jobs/scheduler";
 import { loadJobSettings } from "../../lib/jobs/settings";
@@ -26,11 +27,23 @@ const scheduler = new JobScheduler({
   connectionString: process.env.DATABASE_URL!,
 });
 
+// Batch predictions (lib/batch/poller.ts): their own Postgres queue table, worked by every
+// scheduler with the same lease and poll settings as runs.
+const batches = new BatchPoller({
+  db,
+  store: getArtifactStore(),
+  instanceId,
+  log,
+  leaseMs: settings.leaseMs,
+  pollMs: settings.pollMs,
+});
+
 const heartbeat = startHeartbeat(
   db,
   "scheduler",
   () => ({
     ...scheduler.status(),
+    ...batches.status(),
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }),
   (error) => log.warn({ err: error }, "heartbeat failed"),
@@ -38,11 +51,13 @@ const heartbeat = startHeartbeat(
 );
 
 await scheduler.start();
+batches.start();
 log.info({ instanceId, ...scheduler.status() }, "scheduler started");
 announceReady({ instanceId });
 
 onShutdown(log, async (reason) => {
   await scheduler.stop(reason);
+  await batches.stop();
   await heartbeat.stop();
   await db.$disconnect();
 });
