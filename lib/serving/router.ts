@@ -79,6 +79,8 @@ export type RouterDeps = {
   metrics: ServingMetrics;
   instanceId: string;
   sessionOptions?: SessionOptions;
+  /** Called after what is served changed (an alias switched, a version was released). */
+  onServedChange?: () => void;
 };
 
 export class ModelRouter {
@@ -266,11 +268,15 @@ export class ModelRouter {
       }),
     );
     // The switch: one synchronous assignment, so a request sees the old map or the new one.
+    const changed =
+      nextAliases.size !== state.aliases.size ||
+      [...nextAliases].some(([alias, v]) => state.aliases.get(alias) !== v);
     state.aliases = nextAliases;
     for (const v of [...nextAliases.values(), ...state.pinned.values()]) v.updateSettings(settings);
     this.models.set(name, state);
     for (const versionId of claimed) this.claim(versionId, -1);
     this.releaseUnreferenced();
+    if (changed) this.deps.onServedChange?.();
   }
 
   private claim(versionId: string, delta: number): void {

@@ -59,6 +59,8 @@ export function startHeartbeat(
   timer.unref();
   return {
     instanceId,
+    /** Beat now (e.g. what the process serves just changed), not at the next interval. */
+    beatNow: safeBeat,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -33,6 +33,8 @@ const router = new ModelRouter({
   metrics,
   instanceId,
   sessionOptions: { intraOpThreads: config.serving.threads },
+  // The model page shows what each instance serves from its heartbeat: report a swap at once.
+  onServedChange: () => heartbeat.beatNow(),
 });
 
 const predictionSink = config.serving.predictionLog
