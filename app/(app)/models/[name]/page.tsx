@@ -30,6 +30,7 @@ import {
 import { getServingStatus } from "@/lib/serving/status";
 import { trySignatureOf, type TrySignature } from "@/lib/serving/try-example";
 import { requireUser } from "../../current-user";
+import { BatchSection } from "./batch-section";
 import { EvaluationSection } from "./evaluation-section";
 
 export async function generateMetadata({ params }: { params: Promise<{ name: string }> }) {
@@ -352,6 +353,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
       </section>
 
       <EvaluationSection db={db} model={model} versions={versions} canWrite={canWrite} />
+      <BatchSection db={db} model={model} canSubmit={userCan(user, "predict")} />
 
       <div className="mb-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
         <section aria-labelledby="serving-heading" className="min-w-0">
