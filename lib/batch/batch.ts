@@ -298,3 +298,40 @@ export async function loadClaimedBatch(db: PrismaClient, id: string) {
     },
   });
 }
+
+/**
+ * Cancels a queued or running batch prediction (409 once it ended). A running one is
+ * stopped by its scheduler at its next lease renewal, which no longer finds it running.
+ */
+export async function cancelBatchPrediction(
+  db: PrismaClient,
+  actor: Actor,
+  id: string,
+  ipAddress?: string | null,
+): Promise<BatchPredictionView> {
+  const before = await getBatchPrediction(db, id);
+  const row = await db.$transaction(async (tx) => {
+    const { count } = await tx.batchPrediction.updateMany({
+      where: { id, status: { in: ["queued", "running"] } },
+      data: {
+        status: "cancelled",
+        finishedAt: new Date(),
+        leaseExpiresAt: null,
+        error: `Cancelled by ${actor.label}.`,
+      },
+    });
+    if (count !== 1) {
+      throw new ApiError("conflict", `Batch prediction ${id} already ended (${before.status}).`);
+    }
+    await recordAudit(tx, {
+      actor,
+      action: "batch_prediction.cancel",
+      resourceType: "batch_prediction",
+      resourceId: id,
+      before: { status: before.status, rowsDone: before.rowsDone },
+      ipAddress,
+    });
+    return tx.batchPrediction.findUniqueOrThrow({ where: { id }, include });
+  });
+  return toView(row);
+}

@@ -106,6 +106,20 @@ export const getBatchPrediction = defineContract({
   response: z.object({ batchPrediction: BatchPrediction }),
 });
 
+export const cancelBatchPrediction = defineContract({
+  method: "post",
+  path: "/api/v1/batch-predictions/{id}/cancel",
+  operationId: "cancelBatchPrediction",
+  summary: "Cancel a queued or running batch prediction",
+  description:
+    "A running one is stopped by its scheduler within a third of the lease. Requires the `predict` permission.",
+  tags: ["Batch predictions"],
+  scope: "predict",
+  extraErrors: { 404: "No such batch prediction.", 409: "It already ended." },
+  params: idParams,
+  response: z.object({ batchPrediction: BatchPrediction }),
+});
+
 // The CSV is streamed, not JSON: documented here, handled by a hand-written route.
 registry.registerPath({
   method: "get",

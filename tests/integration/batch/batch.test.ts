@@ -3,8 +3,10 @@ import path from "node:path";
 import { text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../../lib/api/errors";
+import { SYSTEM_ACTOR } from "../../../lib/audit";
 import {
   BatchPoller,
+  cancelBatchPrediction,
   claimNextBatch,
   getBatchPrediction,
   getBatchResult,
@@ -15,7 +17,8 @@ import { evaluateVersion, type ClassificationMetrics } from "../../../lib/evalua
 import { createLogger } from "../../../lib/log";
 import { LocalArtifactStore } from "../../../lib/storage";
 import { DEMO_MODEL } from "../../../prisma/seed/demo-model";
-import { registerIris, seedDemo, USER } from "../evaluation/harness";
+import { registerDatasetBytes } from "../../../lib/datasets";
+import { irisCsv, registerIris, seedDemo, USER } from "../evaluation/harness";
 import { useTestDatabase } from "../helpers/db";
 import { tempRoot } from "../storage/harness";
 
@@ -173,5 +176,39 @@ describe("lib/batch: batch predictions through the Postgres queue", () => {
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(/dead-scheduler.*lease expired/);
     expect(failed.resultUrl).toBeNull();
+  });
+
+  it("cancel: a queued one is never run, a running one is stopped, an ended one is refused", async () => {
+    await seedDemo(db.client, store);
+    const [header, ...rows] = (await irisCsv()).trimEnd().split("\n");
+    const body = rows.join("\n") + "\n";
+    await registerDatasetBytes(db.client, store, SYSTEM_ACTOR, header + "\n" + body.repeat(2000), {
+      name: "iris-big",
+      labelColumn: "species",
+      mapping: { kind: "tensor", input: "features", columns: DEMO_MODEL.features.v2 },
+    });
+    const submit = () =>
+      submitBatchPrediction(db.client, USER, {
+        modelName: DEMO_MODEL.name,
+        datasetName: "iris-big",
+      });
+
+    const queued = await submit();
+    expect((await cancelBatchPrediction(db.client, USER, queued.id)).status).toBe("cancelled");
+    poller = newPoller(900);
+    await poller.pollOnce();
+    await poller.idle();
+    expect((await getBatchPrediction(db.client, queued.id)).status).toBe("cancelled");
+
+    const running = await submit();
+    await poller.pollOnce();
+    expect((await getBatchPrediction(db.client, running.id)).status).toBe("running");
+    await cancelBatchPrediction(db.client, USER, running.id);
+    await poller.idle(); // the next renewal finds it cancelled and stops the child
+    const ended = await getBatchPrediction(db.client, running.id);
+    expect(ended).toMatchObject({ status: "cancelled", resultUrl: null });
+    expect(ended.error).toMatch(/Cancelled by grace@example.com/);
+    const again = await cancelBatchPrediction(db.client, USER, running.id).catch((e: unknown) => e);
+    expect((again as ApiError).status).toBe(409);
   });
 });
