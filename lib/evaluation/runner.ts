@@ -9,8 +9,9 @@
  * scheduler keeps answering while an evaluation runs.
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ChildMessage, ChildRequest, ChildTimings } from "./runner-protocol";
 import type { ScoreResult } from "./score";
@@ -114,17 +115,21 @@ async function buildChildBundle(entry: string): Promise<Bundle | null> {
   const cli = path.join(process.cwd(), "node_modules/esbuild/bin/esbuild");
   // Inside node_modules, so the external onnxruntime-node resolves from the bundle.
   const dir = path.join(process.cwd(), "node_modules/.cache/modeldeck-evaluation");
-  const file = path.join(dir, `child-${process.pid}.cjs`);
-  const meta = `${file}.meta.json`;
+  // Built under a name of its own, then renamed to one named by its content: processes that
+  // build at once never see a half-written file, and the directory holds one file per
+  // version of the sources rather than one per process.
+  const temp = path.join(dir, `child-${process.pid}-${Date.now()}.tmp`);
+  const meta = `${temp}.meta.json`;
   try {
     if (!existsSync(cli)) return null;
     await mkdir(dir, { recursive: true });
     const builtAt = Date.now();
     await new Promise<void>((resolve, reject) =>
+      // bin/esbuild is the native executable once installed (a node launcher script on some
+      // platforms, which runs the same through its shebang).
       execFile(
-        process.execPath,
+        cli,
         [
-          cli,
           entry,
           "--bundle",
           "--platform=node",
@@ -132,22 +137,28 @@ async function buildChildBundle(entry: string): Promise<Bundle | null> {
           "--target=node20",
           "--external:onnxruntime-node",
           "--log-level=error",
-          `--outfile=${file}`,
+          `--outfile=${temp}`,
           `--metafile=${meta}`,
         ],
         { cwd: process.cwd(), timeout: 30_000 },
         (error) => (error ? reject(error) : resolve()),
       ),
     );
-    process.once("exit", () => {
-      for (const f of [file, meta]) rmSync(f, { force: true });
-    });
     const inputs = Object.keys(
       (JSON.parse(await readFile(meta, "utf8")) as { inputs: Record<string, unknown> }).inputs,
     ).map((f) => path.resolve(process.cwd(), f));
+    const hash = createHash("sha256")
+      .update(await readFile(temp))
+      .digest("hex")
+      .slice(0, 16);
+    const file = path.join(dir, `child-${hash}.cjs`);
+    await rename(temp, file);
     return { file, inputs, builtAt };
   } catch {
     return null;
+  } finally {
+    await rm(temp, { force: true });
+    await rm(meta, { force: true });
   }
 }
 
