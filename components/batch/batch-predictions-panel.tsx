@@ -105,6 +105,19 @@ export function BatchPredictionsPanel({
 
   const chosen = datasets.find((d) => d.name === dataset);
 
+  async function cancel(id: string) {
+    setError(null);
+    try {
+      const { batchPrediction } = await apiFetch<{ batchPrediction: BatchPredictionView }>(
+        `/api/v1/batch-predictions/${id}/cancel`,
+        { method: "POST" },
+      );
+      setList((l) => l.map((b) => (b.id === id ? batchPrediction : b)));
+    } catch (e) {
+      setError(e instanceof ApiClientError ? e.message : String(e));
+    }
+  }
+
   async function submit(event: React.FormEvent) {
     event.preventDefault();
     setBusy(true);
@@ -271,6 +284,15 @@ export function BatchPredictionsPanel({
                     >
                       <DownloadIcon aria-hidden className="size-3.5" /> CSV
                     </a>
+                  ) : canSubmit && (b.status === "queued" || b.status === "running") ? (
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      onClick={() => void cancel(b.id)}
+                      aria-label={`Cancel batch prediction of ${b.dataset} v${b.datasetVersion}`}
+                    >
+                      Cancel
+                    </Button>
                   ) : (
                     <span className="text-muted-foreground">—</span>
                   )}
