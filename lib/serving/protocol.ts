@@ -1123,22 +1123,6 @@ export function prepareSimpleRequest(body: unknown, signature: OnnxSignature): P
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-const OIP_BY_ORT: Record<OrtType, OipDatatype> = {
-  bool: "BOOL",
-  uint8: "UINT8",
-  uint16: "UINT16",
-  uint32: "UINT32",
-  uint64: "UINT64",
-  int8: "INT8",
-  int16: "INT16",
-  int32: "INT32",
-  int64: "INT64",
-  float16: "FP16",
-  float32: "FP32",
-  float64: "FP64",
-  string: "BYTES",
-};
-
 /** The tensor's elements as plain JSON values (bigint → number, bool → boolean, half → number). */
 function toJsValues(t: HostTensor): Array<number | boolean | string> {
   const d = t.data;
@@ -1196,7 +1180,7 @@ export function encodeOutputs(
 }> {
   return outputNames(outputs, requested).map((name) => {
     const t = outputTensor(outputs, name);
-    return { name, shape: t.dims, datatype: OIP_BY_ORT[t.type], data: toJsValues(t) };
+    return { name, shape: t.dims, datatype: OIP_BY_DTYPE.get(t.type)!, data: toJsValues(t) };
   });
 }
 

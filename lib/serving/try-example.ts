@@ -4,6 +4,7 @@
  * client-safe (the panel rebuilds them in the browser when the target changes).
  */
 import type { OnnxDim } from "../onnx/types";
+import { oipDatatypeOf } from "./protocol";
 
 /** The part of a signature an example needs (what the page sends to the browser). */
 export type TrySignature = {
@@ -30,22 +31,6 @@ export function trySignatureOf(signature: unknown): TrySignature | null {
     ...(typeof names === "string" ? { featureNames: names } : {}),
   };
 }
-
-const OIP_DATATYPES: Record<string, string> = {
-  bool: "BOOL",
-  uint8: "UINT8",
-  uint16: "UINT16",
-  uint32: "UINT32",
-  uint64: "UINT64",
-  int8: "INT8",
-  int16: "INT16",
-  int32: "INT32",
-  int64: "INT64",
-  float16: "FP16",
-  float32: "FP32",
-  float64: "FP64",
-  string: "BYTES",
-};
 
 /**
  * Realistic values for well-known feature names (the demo's iris measurements, in cm), so the
@@ -121,7 +106,7 @@ export function exampleInferRequest(signature: TrySignature) {
       return {
         name: input.name,
         shape,
-        datatype: (input.dtype && OIP_DATATYPES[input.dtype]) ?? "FP32",
+        datatype: (input.dtype && oipDatatypeOf(input.dtype)) ?? "FP32",
         data,
       };
     }),
