@@ -8,13 +8,14 @@ import { Time } from "@/components/time";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { DatasetPicker, type DatasetChoice } from "@/components/datasets/dataset-picker";
 import { Field } from "@/components/ui/field";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import type { BatchPredictionStatus, BatchPredictionView } from "@/lib/batch/batch";
 import { formatBytes } from "@/lib/format";
 
-export type BatchDatasetChoice = { name: string; versions: number[] };
+export type { DatasetChoice as BatchDatasetChoice } from "@/components/datasets/dataset-picker";
 export type BatchAliasChoice = { name: string; version: number };
 
 /** While any batch prediction is queued or running, the list is re-read this often. */
@@ -71,7 +72,7 @@ export function BatchPredictionsPanel({
 }: {
   model: string;
   aliases: BatchAliasChoice[];
-  datasets: BatchDatasetChoice[];
+  datasets: DatasetChoice[];
   initial: BatchPredictionView[];
   canSubmit: boolean;
 }) {
@@ -102,8 +103,6 @@ export function BatchPredictionsPanel({
       clearInterval(timer);
     };
   }, [active, base]);
-
-  const chosen = datasets.find((d) => d.name === dataset);
 
   async function cancel(id: string) {
     setError(null);
@@ -175,38 +174,14 @@ export function BatchPredictionsPanel({
                 ))}
               </NativeSelect>
             </Field>
-            <Field label="Dataset">
-              <NativeSelect
-                value={dataset}
-                onChange={(e) => {
-                  setDataset(e.target.value);
-                  setDatasetVersion("");
-                }}
-                disabled={busy}
-              >
-                {datasets.map((d) => (
-                  <option key={d.name} value={d.name}>
-                    {d.name}
-                  </option>
-                ))}
-              </NativeSelect>
-            </Field>
-            <Field label="Dataset version">
-              <NativeSelect
-                value={datasetVersion}
-                onChange={(e) => setDatasetVersion(e.target.value)}
-                disabled={busy}
-              >
-                <option value="">
-                  latest{chosen?.versions[0] ? ` (v${chosen.versions[0]})` : ""}
-                </option>
-                {chosen?.versions.map((v) => (
-                  <option key={v} value={v}>
-                    v{v}
-                  </option>
-                ))}
-              </NativeSelect>
-            </Field>
+            <DatasetPicker
+              datasets={datasets}
+              dataset={dataset}
+              datasetVersion={datasetVersion}
+              onDatasetChange={setDataset}
+              onDatasetVersionChange={setDatasetVersion}
+              disabled={busy}
+            />
             <Button type="submit" variant="primary" loading={busy} disabled={!alias || !dataset}>
               <SendIcon aria-hidden /> Submit
             </Button>

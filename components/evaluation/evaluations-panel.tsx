@@ -7,6 +7,7 @@ import { apiFetch, ApiClientError } from "@/components/api-client";
 import { Time } from "@/components/time";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
+import { DatasetPicker, type DatasetChoice } from "@/components/datasets/dataset-picker";
 import { Field } from "@/components/ui/field";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
@@ -14,7 +15,7 @@ import { metricValue, type MetricName } from "@/lib/evaluation/metrics";
 import type { EvaluationView } from "@/lib/evaluation/types";
 import { EvaluationStatusBadge, formatMetric, formatMs, metricLabel } from "./format";
 
-export type DatasetChoice = { name: string; versions: number[] };
+export type { DatasetChoice } from "@/components/datasets/dataset-picker";
 
 const ACTIVE_REFRESH_MS = 1_500;
 
@@ -67,8 +68,6 @@ export function EvaluationsPanel({
       clearInterval(timer);
     };
   }, [active, base]);
-
-  const chosen = datasets.find((d) => d.name === dataset);
 
   async function run(event: React.FormEvent) {
     event.preventDefault();
@@ -124,38 +123,14 @@ export function EvaluationsPanel({
                     ))}
                   </NativeSelect>
                 </Field>
-                <Field label="Dataset">
-                  <NativeSelect
-                    value={dataset}
-                    onChange={(e) => {
-                      setDataset(e.target.value);
-                      setDatasetVersion("");
-                    }}
-                    disabled={busy}
-                  >
-                    {datasets.map((d) => (
-                      <option key={d.name} value={d.name}>
-                        {d.name}
-                      </option>
-                    ))}
-                  </NativeSelect>
-                </Field>
-                <Field label="Dataset version">
-                  <NativeSelect
-                    value={datasetVersion}
-                    onChange={(e) => setDatasetVersion(e.target.value)}
-                    disabled={busy}
-                  >
-                    <option value="">
-                      latest{chosen?.versions[0] ? ` (v${chosen.versions[0]})` : ""}
-                    </option>
-                    {chosen?.versions.map((v) => (
-                      <option key={v} value={v}>
-                        v{v}
-                      </option>
-                    ))}
-                  </NativeSelect>
-                </Field>
+                <DatasetPicker
+                  datasets={datasets}
+                  dataset={dataset}
+                  datasetVersion={datasetVersion}
+                  onDatasetChange={setDataset}
+                  onDatasetVersionChange={setDatasetVersion}
+                  disabled={busy}
+                />
                 <Button
                   type="submit"
                   variant="primary"
