@@ -1,8 +1,9 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { DownloadIcon, SendIcon } from "lucide-react";
+import { usePollWhile } from "@/components/use-poll-while";
 import { apiFetch, ApiClientError } from "@/components/api-client";
 import { Time } from "@/components/time";
 import { Alert } from "@/components/ui/alert";
@@ -87,22 +88,12 @@ export function BatchPredictionsPanel({
   const base = `/api/v1/models/${encodeURIComponent(model)}/batch-predictions`;
   const active = list.some((b) => b.status === "queued" || b.status === "running");
 
-  useEffect(() => {
-    if (!active) return;
-    let stopped = false;
-    const timer = setInterval(() => {
-      apiFetch<{ batchPredictions: BatchPredictionView[] }>(`${base}?limit=50`).then(
-        (r) => {
-          if (!stopped) setList(r.batchPredictions);
-        },
-        () => {},
-      );
-    }, ACTIVE_REFRESH_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [active, base]);
+  usePollWhile<{ batchPredictions: BatchPredictionView[] }>(
+    active,
+    `${base}?limit=50`,
+    ACTIVE_REFRESH_MS,
+    (r) => setList(r.batchPredictions),
+  );
 
   async function cancel(id: string) {
     setError(null);

@@ -1,8 +1,9 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { PlayIcon } from "lucide-react";
+import { usePollWhile } from "@/components/use-poll-while";
 import { apiFetch, ApiClientError } from "@/components/api-client";
 import { Time } from "@/components/time";
 import { Alert } from "@/components/ui/alert";
@@ -52,22 +53,12 @@ export function EvaluationsPanel({
   const base = `/api/v1/models/${encodeURIComponent(model)}/evaluations`;
   const active = evaluations.some((e) => e.status === "queued" || e.status === "running");
 
-  useEffect(() => {
-    if (!active) return;
-    let stopped = false;
-    const timer = setInterval(() => {
-      apiFetch<{ evaluations: EvaluationView[] }>(`${base}?limit=50`).then(
-        (r) => {
-          if (!stopped) setEvaluations(r.evaluations);
-        },
-        () => {},
-      );
-    }, ACTIVE_REFRESH_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [active, base]);
+  usePollWhile<{ evaluations: EvaluationView[] }>(
+    active,
+    `${base}?limit=50`,
+    ACTIVE_REFRESH_MS,
+    (r) => setEvaluations(r.evaluations),
+  );
 
   async function run(event: React.FormEvent) {
     event.preventDefault();
