@@ -2,6 +2,7 @@ import { BatchPoller } from "../../lib/batch/poller";
 import { getPrisma } from "../../lib/db/client";
 import { JobScheduler } from "../../lib/jobs/scheduler";
 import { loadJobSettings } from "../../lib/jobs/settings";
+import { SystemTasks } from "../../lib/jobs/system-tasks";
 import { createLogger } from "../../lib/log";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
@@ -38,12 +39,17 @@ const batches = new BatchPoller({
   pollMs: settings.pollMs,
 });
 
+// ModelDeck's own periodic work (alert evaluation, retention, drift, webhook deliveries):
+// each fire claimed through Postgres, so it runs on exactly one replica. Add tasks here.
+const systemTasks = new SystemTasks({ db, instanceId, log });
+
 const heartbeat = startHeartbeat(
   db,
   "scheduler",
   () => ({
     ...scheduler.status(),
     ...batches.status(),
+    systemTasks: systemTasks.status(),
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }),
   (error) => log.warn({ err: error }, "heartbeat failed"),
@@ -52,12 +58,14 @@ const heartbeat = startHeartbeat(
 
 await scheduler.start();
 batches.start();
+systemTasks.start();
 log.info({ instanceId, ...scheduler.status() }, "scheduler started");
 announceReady({ instanceId });
 
 onShutdown(log, async (reason) => {
   await scheduler.stop(reason);
   await batches.stop();
+  await systemTasks.stop();
   await heartbeat.stop();
   await db.$disconnect();
 });
