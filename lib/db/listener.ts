@@ -2,7 +2,7 @@ import pg from "pg";
 import type { Logger } from "../log";
 
 /**
- * Listens to a Postgres NOTIFY channel on a dedicated connection (LISTEN needs one
+ * Listens to Postgres NOTIFY channels on one dedicated connection (LISTEN needs one
  * session for its lifetime, which a pool cannot give). When the connection drops it
  * reconnects with backoff. `onConnected` runs after every (re)connection, once LISTEN is in
  * place: notifications sent while disconnected are lost, so the caller re-reads what it
@@ -12,13 +12,19 @@ export type ChannelListener = { stop: () => Promise<void>; readonly connected: b
 
 export function listenToChannel(opts: {
   connectionString: string;
-  /** A fixed identifier of ours (not user input): it is part of the LISTEN statement. */
-  channel: string;
+  /** Fixed identifiers of ours (not user input): they are part of the LISTEN statements. */
+  channel: string | readonly string[];
   log: Logger;
-  onNotification: (payload: string | undefined) => void;
+  onNotification: (payload: string | undefined, channel: string) => void;
   onConnected: () => void;
+  /** Shown in pg_stat_activity, so the connection can be told apart. */
+  applicationName?: string;
 }): ChannelListener {
-  if (!/^[a-z_][a-z0-9_]*$/.test(opts.channel)) throw new Error(`Bad channel name ${opts.channel}`);
+  const channels: readonly string[] =
+    typeof opts.channel === "string" ? [opts.channel] : opts.channel;
+  for (const channel of channels) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`Bad channel name ${channel}`);
+  }
   let client: pg.Client | null = null;
   let stopped = false;
   let connected = false;
@@ -36,19 +42,20 @@ export function listenToChannel(opts: {
   };
 
   const connect = async () => {
-    const c = new pg.Client({ connectionString: opts.connectionString, keepAlive: true });
+    const c = new pg.Client({
+      connectionString: opts.connectionString,
+      keepAlive: true,
+      application_name: opts.applicationName,
+    });
     client = c;
     c.on("notification", (msg) => {
-      if (msg.channel === opts.channel) opts.onNotification(msg.payload);
+      if (channels.includes(msg.channel)) opts.onNotification(msg.payload, msg.channel);
     });
     const lost = (error?: unknown) => {
       if (client !== c) return;
       client = null;
       if (connected) {
-        opts.log.warn(
-          { err: error, channel: opts.channel },
-          "notification connection lost; reconnecting",
-        );
+        opts.log.warn({ err: error, channels }, "notification connection lost; reconnecting");
       }
       connected = false;
       c.removeAllListeners();
@@ -60,14 +67,14 @@ export function listenToChannel(opts: {
     c.on("end", () => lost());
     try {
       await c.connect();
-      await c.query(`LISTEN ${opts.channel}`);
+      for (const channel of channels) await c.query(`LISTEN ${channel}`);
       if (stopped) {
         await c.end();
         return;
       }
       connected = true;
       attempt = 0;
-      opts.log.info({ channel: opts.channel }, "listening for notifications");
+      opts.log.info({ channels }, "listening for notifications");
       opts.onConnected();
     } catch (error) {
       if (attempt === 0) opts.log.warn({ err: error }, "cannot listen for notifications yet");
