@@ -21,6 +21,13 @@ export {
 } from "./evaluations";
 export * from "./gate";
 export { getGate, setGate, type GateView } from "./gates";
+export {
+  getMetricHistory,
+  shapeMetricHistory,
+  type MetricHistory,
+  type MetricHistoryPoint,
+  type MetricHistorySeries,
+} from "./history";
 export * from "./metrics";
 export {
   evaluateAndPromote,

@@ -1,11 +1,15 @@
 import { EvaluationsPanel } from "@/components/evaluation/evaluations-panel";
 import { GateCard } from "@/components/evaluation/gate-card";
+import { MetricHistoryChart } from "@/components/evaluation/metric-history-chart";
 import { listDatasets, getDataset } from "@/lib/datasets";
 import type { PrismaClient } from "@/lib/db/generated/client";
-import { getGate, listEvaluations } from "@/lib/evaluation";
+import { getGate, getMetricHistory, listEvaluations } from "@/lib/evaluation";
 import type { ModelView, VersionView } from "@/lib/registry";
 
-/** The model page's Evaluation section: evaluations (run one, list) and the promotion gate. */
+/**
+ * The model page's Evaluation section: evaluations (run one, list), the promotion gate, and
+ * the chart of the gate's primary metric per version over time.
+ */
 export async function EvaluationSection({
   db,
   model,
@@ -17,10 +21,11 @@ export async function EvaluationSection({
   versions: VersionView[];
   canWrite: boolean;
 }) {
-  const [evaluations, gate, datasets] = await Promise.all([
+  const [evaluations, gate, datasets, history] = await Promise.all([
     listEvaluations(db, model.name, { limit: 50 }),
     getGate(db, model.name),
     listDatasets(db),
+    getMetricHistory(db, model.name),
   ]);
   const choices = await Promise.all(
     datasets.map(async (d) => ({
@@ -43,6 +48,7 @@ export async function EvaluationSection({
         canRun={canWrite && model.task !== "other"}
         aside={<GateCard initial={gate} task={model.task} canEdit={canWrite} />}
       />
+      <MetricHistoryChart history={history} className="mt-3" />
     </section>
   );
 }
