@@ -5,6 +5,7 @@ import "./contracts/batch";
 import "./contracts/evaluation";
 import "./contracts/identity";
 import "./contracts/jobs";
+import "./contracts/monitoring";
 import "./contracts/registry";
 import "./contracts/serving";
 
