@@ -7,23 +7,12 @@
  *
  * Client-safe: pure functions over JSON.
  */
+import { classNamesOf, predictionReadoutOf } from "../onnx/readout";
 import type { OnnxSignature, OnnxValueSignature } from "../onnx/types";
 import type { ColumnInfo, FeatureMapping } from "./types";
 
 export type FeedDtype = "float32" | "float64" | "int32" | "int64";
 const FEEDABLE: readonly string[] = ["float32", "float64", "int32", "int64"];
-const FLOATS: readonly string[] = ["float32", "float64", "float16"];
-const INTEGERS: readonly string[] = [
-  "int8",
-  "int16",
-  "int32",
-  "int64",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-];
-
 export type FeedPlan = {
   input: string;
   dtype: FeedDtype;
@@ -66,19 +55,6 @@ export type DatasetShape = {
 const q = (s: string) => JSON.stringify(s);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-function classNamesOf(signature: OnnxSignature): string[] | null {
-  const raw = signature.metadata?.class_labels;
-  if (!raw) return null;
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (Array.isArray(parsed) && parsed.length > 0) return parsed.map((v) => String(v));
-  } catch {
-    // Not JSON: a comma-separated list is common too.
-  }
-  const list = raw.split(",").map((s) => s.trim());
-  return list.length > 1 ? list : null;
-}
-
 function isFixed(dim: unknown): dim is number {
   return typeof dim === "number";
 }
@@ -114,7 +90,6 @@ export function checkDatasetFitsModel(
   }
   const columns = new Map(dataset.columns.map((c) => [c.name, c]));
   const inputs = signature.inputs ?? [];
-  const outputs = signature.outputs ?? [];
   const feeds: FeedPlan[] = [];
   let maxBatch: number | null = null;
 
@@ -233,41 +208,19 @@ export function checkDatasetFitsModel(
   // Outputs and labels.
   const label = columns.get(dataset.labelColumn);
   if (!label) problems.push(`the dataset has no label column ${q(dataset.labelColumn)}`);
-  const tensorOutputs = outputs.filter((o) => o.kind === "tensor" && o.dtype);
-  const rankOf = (o: OnnxValueSignature) => o.shape?.length ?? null;
   let labelOutput: EvaluationPlan["labelOutput"] = null;
   let scoresOutput: EvaluationPlan["scoresOutput"] = null;
   let valueOutput: string | null = null;
   let classNames: string[] | null = null;
   let labelEncoding: EvaluationPlan["labelEncoding"] = null;
+  const readout = predictionReadoutOf(signature, task);
+  if (!readout.ok) problems.push(readout.problem);
 
   if (task === "classification") {
-    classNames = classNamesOf(signature);
-    const labelCandidates = tensorOutputs.filter(
-      (o) =>
-        (rankOf(o) === 1 || (rankOf(o) === 2 && o.shape![1] === 1)) &&
-        (INTEGERS.includes(o.dtype!) || o.dtype === "string"),
-    );
-    const chosenLabel =
-      labelCandidates.find((o) => /label|class|pred/i.test(o.name)) ?? labelCandidates[0];
-    if (chosenLabel) {
-      labelOutput = {
-        name: chosenLabel.name,
-        kind: chosenLabel.dtype === "string" ? "name" : "index",
-      };
-    }
-    const scoreCandidates = tensorOutputs.filter(
-      (o) => rankOf(o) === 2 && FLOATS.includes(o.dtype!) && o.shape![1] !== 1,
-    );
-    const chosenScores =
-      scoreCandidates.find((o) => /prob/i.test(o.name)) ?? scoreCandidates[0] ?? null;
-    if (chosenScores) {
-      scoresOutput = { name: chosenScores.name, probabilities: /prob/i.test(chosenScores.name) };
-    }
-    if (!labelOutput && !scoresOutput) {
-      problems.push(
-        `the model has no output a class can be read from (an integer or string [batch] label, or float [batch, classes] scores); its outputs: ${outputs.map((o) => `${o.name} ${o.type}`).join(", ")}`,
-      );
+    if (readout.ok && readout.readout.task === "classification") {
+      ({ labelOutput, scoresOutput, classNames } = readout.readout);
+    } else {
+      classNames = classNamesOf(signature);
     }
     if (label) {
       const predictsNames = labelOutput?.kind === "name";
@@ -305,17 +258,8 @@ export function checkDatasetFitsModel(
       }
     }
   } else {
-    const candidates = tensorOutputs.filter(
-      (o) =>
-        FLOATS.includes(o.dtype!) &&
-        (rankOf(o) === 1 || rankOf(o) === null || (rankOf(o) === 2 && o.shape![1] === 1)),
-    );
-    const chosen = candidates.find((o) => /pred|value|output|y/i.test(o.name)) ?? candidates[0];
-    if (!chosen) {
-      problems.push(
-        `the model has no float [batch] or [batch, 1] output to read a predicted value from; its outputs: ${outputs.map((o) => `${o.name} ${o.type}`).join(", ")}`,
-      );
-    } else valueOutput = chosen.name;
+    if (readout.ok && readout.readout.task === "regression")
+      valueOutput = readout.readout.valueOutput;
     if (label && label.type !== "number" && label.type !== "integer") {
       problems.push(
         `label column ${q(label.name)} holds ${label.type} values; a regression target must be numeric`,

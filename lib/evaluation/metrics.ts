@@ -55,18 +55,9 @@ export type RegressionMetrics = {
 
 export type QualityMetrics = ClassificationMetrics | RegressionMetrics;
 
-export function argmax(values: ArrayLike<number>, offset = 0, length = values.length): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let i = 0; i < length; i++) {
-    const v = values[offset + i]!;
-    if (v > bestValue) {
-      bestValue = v;
-      best = i;
-    }
-  }
-  return best;
-}
+// The one argmax (lib/onnx/readout.ts: the rule for reading a prediction), re-exported for
+// the metrics' callers.
+export { argmax } from "../onnx/readout";
 
 export type ClassificationInput = {
   /** True class index of each row, into `labels`. */
