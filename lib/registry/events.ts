@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Prisma } from "../db/generated/client";
+import { publishEvent, type NotificationEventType } from "../notifications/events";
 
 /**
  * Registry changes are announced on one Postgres NOTIFY channel. The notification is issued
@@ -59,10 +60,23 @@ export function parseModelEvent(payload: string | undefined): ModelEvent | null 
   }
 }
 
-type Tx = Pick<Prisma.TransactionClient, "$executeRaw">;
+type Tx = Prisma.TransactionClient;
 
-/** Queues the event on the caller's transaction (delivered on commit, dropped on rollback). */
+/** The registry events that webhooks can subscribe to, under their notification names. */
+const NOTIFIED_AS: Partial<Record<ModelEventType, NotificationEventType>> = {
+  "version.created": "version.created",
+  "alias.moved": "alias.moved",
+  "promotion.requested": "approval.requested",
+};
+
+/**
+ * Queues the event on the caller's transaction (delivered on commit, dropped on rollback).
+ * Every registry change already passes through here inside its transaction, so this is also
+ * where the webhook-facing ones are published (lib/notifications): same commit, same fate.
+ */
 export async function notifyModelEvent(tx: Tx, event: ModelEvent): Promise<void> {
   // Postgres caps a payload at 8000 bytes; ours are small fixed-shape objects (names ≤ 63).
   await tx.$executeRaw`SELECT pg_notify(${MODEL_EVENTS_CHANNEL}, ${JSON.stringify(event)})`;
+  const notification = NOTIFIED_AS[event.type];
+  if (notification) await publishEvent(tx, { type: notification, payload: event });
 }
