@@ -4,6 +4,7 @@ import { JobScheduler } from "../../lib/jobs/scheduler";
 import { loadJobSettings } from "../../lib/jobs/settings";
 import { SystemTasks } from "../../lib/jobs/system-tasks";
 import { createLogger } from "../../lib/log";
+import { driftSnapshotTask } from "../../lib/monitoring/drift";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
 import { announceReady, onShutdown } from "../shared/lifecycle";
@@ -42,6 +43,7 @@ const batches = new BatchPoller({
 // ModelDeck's own periodic work (alert evaluation, retention, drift, webhook deliveries):
 // each fire claimed through Postgres, so it runs on exactly one replica. Add tasks here.
 const systemTasks = new SystemTasks({ db, instanceId, log });
+systemTasks.add(driftSnapshotTask({ db, store: getArtifactStore(), log }));
 
 const heartbeat = startHeartbeat(
   db,
