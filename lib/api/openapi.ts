@@ -3,6 +3,7 @@ import { registry } from "./contract";
 // Importing a contracts module registers its operations; list every module here.
 import "./contracts/batch";
 import "./contracts/evaluation";
+import "./contracts/events";
 import "./contracts/identity";
 import "./contracts/jobs";
 import "./contracts/monitoring";
