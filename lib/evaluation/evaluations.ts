@@ -160,7 +160,7 @@ export type RunEvaluationOptions = {
   signal?: AbortSignal;
   timeoutMs?: number;
   log?: (line: string) => void;
-  /** Rows timed one at a time for the latency percentiles (default 1000). */
+  /** Most rows timed one at a time for the latency percentiles (rule: score.ts LATENCY_RUNS). */
   latencyRuns?: number;
   batchSize?: number;
   threads?: number;
@@ -205,8 +205,8 @@ export async function runEvaluation(
             matrixPath: matrixPath ?? null,
             format: prepared.format,
             plan: prepared.plan,
-            batchSize: options.batchSize ?? 64,
-            latencyRuns: options.latencyRuns ?? 1000,
+            batchSize: options.batchSize,
+            latencyRuns: options.latencyRuns,
             threads: options.threads ?? 1,
           },
           {

@@ -10,8 +10,10 @@ export type ChildRequest = {
   matrixPath?: string | null;
   format: DatasetFormat;
   plan: EvaluationPlan;
-  batchSize: number;
-  latencyRuns: number;
+  /** Rows per scoring run; default SCORING_BATCH (score.ts), or the model's fixed batch. */
+  batchSize?: number;
+  /** Most single-row latency runs; default and rule: LATENCY_RUNS (score.ts). */
+  latencyRuns?: number;
   threads: number;
 };
 

@@ -1,47 +1,67 @@
 /**
- * Runs one evaluation in a child process (child.ts) with a time limit and cancellation.
+ * Runs one evaluation in a child process (child.ts, started through lib/child-process) with
+ * a time limit and cancellation. Scoring, dataset reading and latency runs all happen there,
+ * so the web process or the scheduler keeps answering while an evaluation runs, and a
+ * runaway evaluation is SIGKILLed alone (lib/child-process/launcher.ts says why not a worker
+ * thread).
  *
- * Why a child process, not this event loop or a worker thread (measured in
- * lib/onnx/load-check.ts): onnxruntime's session creation runs synchronously on the calling
- * JavaScript thread, and Worker.terminate() during a native call aborts the whole process.
- * A child can be SIGKILLed at its deadline, crashes alone, and returns its memory on exit.
- * Scoring, CSV parsing and latency runs all happen there too, so the web process or the
- * scheduler keeps answering while an evaluation runs.
+ * Every process that runs evaluations keeps one evaluation child started ahead of need
+ * (`prestartEvaluationChild` at process start; replaced after each use or when it dies), so
+ * an evaluation does not wait the ~0.2 s that node and onnxruntime take to start. Still one
+ * evaluation per child: a second evaluation at once starts a child of its own.
  */
-import { execFile, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
-import path from "node:path";
+import { ChildRunError, type ChildFailureReason } from "../child-process/launcher";
+import { WarmChildPool } from "../child-process/warm";
 import type { ChildMessage, ChildRequest, ChildTimings } from "./runner-protocol";
 import type { ScoreResult } from "./score";
 
 /** Evaluations at once per process: each child takes a core while it scores. */
 const MAX_CONCURRENT = 2;
-const STARTUP_TIMEOUT_MS = 60_000;
 export const DEFAULT_EVALUATION_TIMEOUT_MS = 15 * 60_000;
 
-export type EvaluationFailureReason = "timeout" | "cancelled" | "failed" | "crashed";
-
-export class EvaluationRunError extends Error {
-  constructor(
-    readonly reason: EvaluationFailureReason,
-    message: string,
-  ) {
-    super(message);
-    this.name = "EvaluationRunError";
-  }
-}
+export type EvaluationFailureReason = ChildFailureReason;
+/** Why an evaluation ended without a result (timeout, cancelled, failed, crashed). */
+export const EvaluationRunError = ChildRunError;
+export type EvaluationRunError = ChildRunError;
 
 export type RunOptions = {
-  /** Whole run, from the child being ready to its result (default 15 minutes). */
+  /** Whole run, from the request reaching the child to its result (default 15 minutes). */
   timeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (p: Extract<ChildMessage, { type: "progress" }>) => void;
-  onSpawn?: (pid: number) => void;
+  /** The child's pid, and whether it was the pre-started one. */
+  onSpawn?: (pid: number, warm: boolean) => void;
 };
 
-export type RunResult = ScoreResult & { timings: ChildTimings & { startMs: number } };
+export type RunResult = ScoreResult & {
+  timings: ChildTimings & {
+    /** Time this evaluation waited for its child to be ready (0 for a ready warm child). */
+    startMs: number;
+    /** The child was started ahead of need. */
+    warmChild: boolean;
+  };
+};
+
+const ENTRY = { source: "lib/evaluation/child.ts", what: "evaluation" };
+// One pool per process, shared by every copy of this module (Next.js bundles lib/ into its
+// route chunks, while workers/web/main.ts imports it directly).
+const POOL_KEY = Symbol.for("modeldeck.evaluation.warmChild");
+type PoolHolder = { [POOL_KEY]?: WarmChildPool };
+
+export function evaluationChildPool(): WarmChildPool {
+  const holder = globalThis as PoolHolder;
+  return (holder[POOL_KEY] ??= new WarmChildPool(ENTRY));
+}
+
+/** Starts the warm evaluation child (call at process start; later calls do nothing new). */
+export function prestartEvaluationChild(): Promise<void> {
+  return evaluationChildPool().replenish();
+}
+
+/** Kills the warm evaluation child and starts no more (process shutdown). */
+export function stopEvaluationChildren(): void {
+  (globalThis as PoolHolder)[POOL_KEY]?.close();
+}
 
 let active = 0;
 const waiting: Array<() => void> = [];
@@ -69,106 +89,11 @@ async function acquire(signal?: AbortSignal): Promise<() => void> {
   };
 }
 
-function childEntry(): string {
-  // Processes start in the project root; a bundler may rewrite import.meta.url.
-  const candidates = [
-    path.join(process.cwd(), "lib/evaluation/child.ts"),
-    path.join(path.dirname(new URL(import.meta.url).pathname), "child.ts"),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error("lib/evaluation/child.ts was not found: start from the project root");
-  return found;
-}
-
-type Bundle = { file: string; inputs: string[]; builtAt: number };
-let bundle: Promise<Bundle | null> | undefined;
-
-/**
- * child.ts and its imports bundled into one CommonJS file (esbuild, through its command line
- * so no bundler of the parent follows it), so the child starts as plain node: no tsx, about
- * 0.3 s less per evaluation on the benchmark machine (bench/evaluation). Rebuilt when one of
- * its inputs changed; null (run child.ts with tsx) when it cannot be built or when
- * MODELDECK_EVALUATION_CHILD_BUNDLE=0.
- */
-async function childBundle(entry: string): Promise<string | null> {
-  if (process.env.MODELDECK_EVALUATION_CHILD_BUNDLE === "0") return null;
-  const current = await (bundle ?? Promise.resolve(null));
-  if (current) {
-    const stale = await Promise.all(
-      current.inputs.map((f) =>
-        stat(f).then(
-          (s) => s.mtimeMs > current.builtAt,
-          () => true,
-        ),
-      ),
-    );
-    if (!stale.includes(true)) return current.file;
-    bundle = undefined;
-  } else if (bundle) {
-    return null; // tried, and it could not be built
-  }
-  bundle ??= buildChildBundle(entry);
-  return (await bundle)?.file ?? null;
-}
-
-async function buildChildBundle(entry: string): Promise<Bundle | null> {
-  const cli = path.join(process.cwd(), "node_modules/esbuild/bin/esbuild");
-  // Inside node_modules, so the external onnxruntime-node resolves from the bundle.
-  const dir = path.join(process.cwd(), "node_modules/.cache/modeldeck-evaluation");
-  // Built under a name of its own, then renamed to one named by its content: processes that
-  // build at once never see a half-written file, and the directory holds one file per
-  // version of the sources rather than one per process.
-  const temp = path.join(dir, `child-${process.pid}-${Date.now()}.tmp`);
-  const meta = `${temp}.meta.json`;
-  try {
-    if (!existsSync(cli)) return null;
-    await mkdir(dir, { recursive: true });
-    const builtAt = Date.now();
-    await new Promise<void>((resolve, reject) =>
-      // bin/esbuild is the native executable once installed (a node launcher script on some
-      // platforms, which runs the same through its shebang).
-      execFile(
-        cli,
-        [
-          entry,
-          "--bundle",
-          "--platform=node",
-          "--format=cjs",
-          "--target=node20",
-          "--external:onnxruntime-node",
-          "--log-level=error",
-          `--outfile=${temp}`,
-          `--metafile=${meta}`,
-        ],
-        { cwd: process.cwd(), timeout: 30_000 },
-        (error) => (error ? reject(error) : resolve()),
-      ),
-    );
-    const inputs = Object.keys(
-      (JSON.parse(await readFile(meta, "utf8")) as { inputs: Record<string, unknown> }).inputs,
-    ).map((f) => path.resolve(process.cwd(), f));
-    const hash = createHash("sha256")
-      .update(await readFile(temp))
-      .digest("hex")
-      .slice(0, 16);
-    const file = path.join(dir, `child-${hash}.cjs`);
-    await rename(temp, file);
-    return { file, inputs, builtAt };
-  } catch {
-    return null;
-  } finally {
-    await rm(temp, { force: true });
-    await rm(meta, { force: true });
-  }
-}
-
-function asRunError(reason: unknown): EvaluationRunError {
-  if (reason instanceof EvaluationRunError) return reason;
+function asRunError(reason: unknown): ChildRunError {
+  if (reason instanceof ChildRunError) return reason;
   const message = reason instanceof Error ? reason.message : String(reason ?? "cancelled");
-  return new EvaluationRunError("cancelled", `The evaluation was cancelled (${message}).`);
+  return new ChildRunError("cancelled", `The evaluation was cancelled (${message}).`);
 }
-
-const seconds = (ms: number) => (ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`);
 
 /** Scores a model file on a dataset file in a child process; rejects with EvaluationRunError. */
 export async function runEvaluationInChild(
@@ -177,104 +102,27 @@ export async function runEvaluationInChild(
 ): Promise<RunResult> {
   if (options.signal?.aborted) throw asRunError(options.signal.reason);
   const release = await acquire(options.signal);
+  const pool = evaluationChildPool();
   try {
-    const entry = childEntry();
-    const bundled = await childBundle(entry);
-    return await spawnChild(request, options, bundled ? [bundled] : ["--import", "tsx", entry]);
+    const asked = performance.now();
+    const { child, warm } = await pool.take();
+    if (child.pid !== undefined) options.onSpawn?.(child.pid, warm);
+    const result = child.run<Extract<ChildMessage, { type: "result" }>, ChildMessage>(request, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS,
+      signal: options.signal,
+      onMessage: (message) => {
+        if (message.type === "progress") options.onProgress?.(message);
+      },
+    });
+    // Waiting for a ready warm child costs nothing; a cold one costs its whole start.
+    const readyAt = child.isReady
+      ? Promise.resolve(0)
+      : child.ready.then(() => performance.now() - asked);
+    const { type: _type, timings, ...scored } = await result;
+    return { ...scored, timings: { ...timings, startMs: await readyAt, warmChild: warm } };
   } finally {
     release();
+    // The next evaluation's child starts now, after this one's work (not during it).
+    void pool.replenish();
   }
-}
-
-function spawnChild(
-  request: ChildRequest,
-  options: RunOptions,
-  args: string[],
-): Promise<RunResult> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_EVALUATION_TIMEOUT_MS;
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // The parent's --import hooks (vitest, Next) are not what the child needs; tsx is.
-  delete env.NODE_OPTIONS;
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: process.cwd(),
-    env,
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
-    serialization: "advanced",
-  });
-  if (child.pid !== undefined) options.onSpawn?.(child.pid);
-
-  return new Promise<RunResult>((resolve, reject) => {
-    let settled = false;
-    let ready = false;
-    let startMs = 0;
-    let stderr = "";
-    let timer = setTimeout(
-      () =>
-        finish(
-          new EvaluationRunError(
-            "failed",
-            `The evaluation process did not start within ${seconds(STARTUP_TIMEOUT_MS)}.`,
-          ),
-        ),
-      STARTUP_TIMEOUT_MS,
-    );
-    const finish = (error: Error | null, result?: RunResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      if (error) reject(error);
-      else resolve(result!);
-    };
-    const onAbort = () => finish(asRunError(options.signal?.reason));
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      if (stderr.length < 8192) stderr += chunk;
-    });
-    child.on("error", (error) =>
-      finish(new EvaluationRunError("failed", `Could not start the evaluation: ${error.message}`)),
-    );
-    child.on("message", (message: ChildMessage) => {
-      if (message.type === "ready") {
-        ready = true;
-        startMs = performance.now() - started;
-        clearTimeout(timer);
-        timer = setTimeout(
-          () =>
-            finish(
-              new EvaluationRunError(
-                "timeout",
-                `The evaluation did not finish within ${seconds(timeoutMs)}; it was stopped.`,
-              ),
-            ),
-          timeoutMs,
-        );
-        child.send(request);
-      } else if (message.type === "progress") {
-        options.onProgress?.(message);
-      } else if (message.type === "result") {
-        const { type: _type, timings, ...result } = message;
-        finish(null, { ...result, timings: { ...timings, startMs } });
-      } else if (message.type === "error") {
-        finish(new EvaluationRunError("failed", message.message));
-      }
-    });
-    child.on("exit", (code, signal) => {
-      if (settled) return;
-      const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const detail = stderr.trim().split("\n").slice(-5).join(" ").slice(0, 1000);
-      finish(
-        new EvaluationRunError(
-          ready ? "crashed" : "failed",
-          ready
-            ? `The evaluation process died (${how})${detail ? `: ${detail}` : "."}`
-            : `The evaluation process could not start (${how})${detail ? `: ${detail}` : "."}`,
-        ),
-      );
-    });
-  });
 }

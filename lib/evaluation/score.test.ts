@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EvaluationPlan } from "../datasets/fit";
 import type { ClassificationMetrics, RegressionMetrics } from "./metrics";
-import { scoreDataset, type ModelRunner } from "./score";
+import { LATENCY_RUNS, SCORING_BATCH, scoreDataset, type ModelRunner } from "./score";
 
 const base: EvaluationPlan = {
   task: "classification",
@@ -61,9 +61,7 @@ describe("scoreDataset", () => {
       data(truth),
       { ...base, labelOutput: { name: "label", kind: "index" } },
       fake(batches),
-      {
-        latencyRuns: 10,
-      },
+      { batchSize: 64, latencyRuns: 10 },
     );
     const m = r.metrics as ClassificationMetrics;
     expect(m.accuracy).toBe(1);
@@ -78,6 +76,42 @@ describe("scoreDataset", () => {
     expect(batches).toEqual([64, 64, 22, 64, 64, 22, ...Array(10).fill(1)]);
     expect(r.latency.batch1.runs).toBe(10);
     expect(r.latency.batched).toMatchObject({ batchSize: 64, rows: 150 });
+    expect(r.latency.scoring).toEqual(r.latency.batched);
+  });
+
+  it("scores in batches of 512 by default and times batch 64 apart, on the first rows", async () => {
+    const batches: number[] = [];
+    const labels = Array.from({ length: 5000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
+    const r = await scoreDataset(
+      data(labels),
+      { ...base, labelOutput: { name: "label", kind: "index" } },
+      fake(batches),
+      { latencyRuns: 0 },
+    );
+    expect((r.metrics as ClassificationMetrics).accuracy).toBe(1);
+    // 2 warm-up batches of 512, then 5000 rows as 9 × 512 + 392.
+    expect(batches.slice(0, 12)).toEqual([512, 512, ...Array(9).fill(512), 392]);
+    // Then 16 warm-up batches of 64 and at most 64 timed ones (4,096 rows, not all 5,000).
+    expect(batches.slice(12)).toEqual(Array(16 + 64).fill(64));
+    expect(r.latency.scoring).toMatchObject({ batchSize: SCORING_BATCH, rows: 5000 });
+    expect(r.latency.batched).toMatchObject({ batchSize: 64, rows: 4096 });
+    expect(r.latency.batched.rowsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("latency runs: past the minimum of 300 while within the budget, only the minimum when each run takes long", async () => {
+    const labels = Array.from({ length: 2000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
+    const plan = { ...base, labelOutput: { name: "label", kind: "index" as const } };
+    const fast = await scoreDataset(data(labels), plan, fake([]), { latencyRuns: 350 });
+    expect(fast.latency.batch1.runs).toBe(350);
+    const quick = fake([]);
+    const slow: ModelRunner = async (feeds, fetches) => {
+      // 1 ms per single-row run: 300 runs already exceed the 50 ms budget.
+      if (feeds.x!.dims[0] === 1) await new Promise((r) => setTimeout(r, 1));
+      return quick(feeds, fetches);
+    };
+    const r = await scoreDataset(data(labels), plan, slow);
+    expect(r.latency.batch1.runs).toBe(LATENCY_RUNS.min);
+    expect(r.latency.batch1.p99Ms).toBeGreaterThanOrEqual(1);
   });
 
   it("name labels with a string output, and unknown names extend the classes", async () => {

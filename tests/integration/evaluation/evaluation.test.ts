@@ -326,7 +326,9 @@ describe("lib/evaluation: evaluateVersion", () => {
     clearInterval(timer);
     expect(view.status).toBe("succeeded");
     expect(view.rowCount).toBe(n);
-    expect(view.latency!.batch1.runs).toBe(1000);
+    // At least 300 single-row runs, up to 1000 within the latency budget (score.ts LATENCY_RUNS).
+    expect(view.latency!.batch1.runs).toBeGreaterThanOrEqual(300);
+    expect(view.latency!.batch1.runs).toBeLessThanOrEqual(1000);
     // The parent only waits on IPC and the database; parsing and scoring happen in the child.
     expect(maxLag).toBeLessThan(250);
   });
