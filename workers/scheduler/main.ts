@@ -1,5 +1,6 @@
 import { BatchPoller } from "../../lib/batch/poller";
 import { getPrisma } from "../../lib/db/client";
+import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
 import { JobScheduler } from "../../lib/jobs/scheduler";
 import { loadJobSettings } from "../../lib/jobs/settings";
 import { SystemTasks } from "../../lib/jobs/system-tasks";
@@ -63,8 +64,11 @@ batches.start();
 systemTasks.start();
 log.info({ instanceId, ...scheduler.status() }, "scheduler started");
 announceReady({ instanceId });
+// Evaluations here take a child started ahead of need (lib/evaluation/runner.ts).
+void prestartEvaluationChild();
 
 onShutdown(log, async (reason) => {
+  stopEvaluationChildren();
   await scheduler.stop(reason);
   await batches.stop();
   await systemTasks.stop();
