@@ -5,6 +5,7 @@ import next from "next";
 import { CLIENT_IP_HEADER, REQUEST_PATH_HEADER } from "../../lib/auth/auth";
 import { getConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
+import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
@@ -46,8 +47,11 @@ await new Promise<void>((resolve, reject) => {
 });
 log.info({ url: `http://${config.host}:${config.webPort}` }, "web listening");
 announceReady({ url: config.publicUrl });
+// Evaluations here take a child started ahead of need (lib/evaluation/runner.ts).
+void prestartEvaluationChild();
 
 onShutdown(log, async () => {
+  stopEvaluationChildren();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await app.close();
