@@ -2,6 +2,7 @@ import { OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { registry } from "./contract";
 // Importing a contracts module registers its operations; list every module here.
 import "./contracts/batch";
+import "./contracts/drift";
 import "./contracts/evaluation";
 import "./contracts/events";
 import "./contracts/identity";
