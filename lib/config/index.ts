@@ -34,6 +34,13 @@ const envSchema = z.object({
   MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
+  MODELDECK_ALERT_EVALUATION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .refine((n) => n < 60 || n % 60 === 0, "must be 1-59 seconds or a whole number of minutes")
+    .default(15),
   DATABASE_URL: z.string().min(1).optional(),
 });
 
@@ -63,6 +70,8 @@ export type AppConfig = {
     reconcileIntervalMs: number;
     predictionLog: boolean;
   };
+  /** How often the scheduler evaluates alert rules (lib/alerts), in seconds. */
+  alertEvaluationSeconds: number;
 };
 
 export class ConfigError extends Error {}
@@ -101,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reconcileIntervalMs: e.MODELDECK_SERVING_RECONCILE_SECONDS * 1000,
       predictionLog: e.MODELDECK_PREDICTION_LOG === "on",
     },
+    alertEvaluationSeconds: e.MODELDECK_ALERT_EVALUATION_SECONDS,
   };
 }
 

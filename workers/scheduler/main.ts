@@ -1,4 +1,6 @@
+import { alertEvaluationTask } from "../../lib/alerts/task";
 import { BatchPoller } from "../../lib/batch/poller";
+import { getConfig } from "../../lib/config";
 import { getPrisma } from "../../lib/db/client";
 import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
 import { JobScheduler } from "../../lib/jobs/scheduler";
@@ -45,6 +47,9 @@ const batches = new BatchPoller({
 // each fire claimed through Postgres, so it runs on exactly one replica. Add tasks here.
 const systemTasks = new SystemTasks({ db, instanceId, log });
 systemTasks.add(driftSnapshotTask({ db, store: getArtifactStore(), log }));
+systemTasks.add(
+  alertEvaluationTask({ db, log, intervalSeconds: getConfig().alertEvaluationSeconds }),
+);
 
 const heartbeat = startHeartbeat(
   db,
