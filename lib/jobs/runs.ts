@@ -2,6 +2,7 @@ import type { Prisma, PrismaClient } from "../db/generated/client";
 import type { Tx } from "../registry/shared";
 import { maxAttemptsFor, retryDelayMs } from "./action-schema";
 import { firesAt } from "./cron";
+import { publishEvent } from "../notifications/events";
 import { notifyJobEvent } from "./events";
 import { parseStoredAction } from "./views";
 
@@ -244,8 +245,21 @@ export async function endAttempt(
       },
     });
     await notifyJobEvent(tx, { type: "run.finished", jobId: run.jobId, runId });
+    await publishRunFailed(tx, runId, outcome.error);
     return "failed";
   });
+}
+
+/** The webhook notification for a run that ended failed (no attempts left), in its transaction. */
+async function publishRunFailed(tx: Tx, runId: string, error: string): Promise<void> {
+  const rows = await tx.$queryRaw<
+    { jobId: string; job: string; model: string; attempt: number; trigger: string }[]
+  >`
+    SELECT j.id::text AS "jobId", j.name AS job, m.name AS model, r.attempt, r.trigger::text AS trigger
+      FROM job_run r JOIN refresh_job j ON j.id = r."jobId" JOIN model m ON m.id = j."modelId"
+     WHERE r.id = ${runId}::uuid`;
+  const run = rows[0];
+  if (run) await publishEvent(tx, { type: "job.failed", payload: { runId, ...run, error } });
 }
 
 function toJson(value: unknown): Prisma.InputJsonValue | undefined {
@@ -300,6 +314,7 @@ export async function failExpiredLeases(
                  error = ${error}
            WHERE id = ${run.id}::uuid`;
         await notifyJobEvent(tx, { type: "run.finished", jobId: run.jobId, runId: run.id });
+        await publishRunFailed(tx, run.id, error);
       }
       await tx.jobRunLog.create({
         data: {
