@@ -1,0 +1,5 @@
+export * from "./events";
+export * from "./signature";
+export * from "./settings";
+export * from "./webhooks";
+export { WebhookDispatcher, attemptDelivery } from "./dispatcher";
