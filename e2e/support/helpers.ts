@@ -8,7 +8,11 @@ export async function signInThroughUI(page: Page, email: string, password: strin
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible();
+  // Signing in hashes the password (deliberately slow) and renders the first page of a
+  // freshly started server: on a loaded 2-core CI machine that took over 10 s once.
+  await expect(page.getByRole("heading", { name: "Overview", level: 1 })).toBeVisible({
+    timeout: 30_000,
+  });
 }
 
 /** Named screenshots kept with the test artifacts (e2e/.artifacts/screenshots). */
