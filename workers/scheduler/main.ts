@@ -7,6 +7,8 @@ import { JobScheduler } from "../../lib/jobs/scheduler";
 import { loadJobSettings } from "../../lib/jobs/settings";
 import { SystemTasks } from "../../lib/jobs/system-tasks";
 import { createLogger } from "../../lib/log";
+import { WebhookDispatcher } from "../../lib/notifications/dispatcher";
+import { loadWebhookSettings } from "../../lib/notifications/settings";
 import { driftSnapshotTask } from "../../lib/monitoring/drift";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
@@ -43,6 +45,16 @@ const batches = new BatchPoller({
   pollMs: settings.pollMs,
 });
 
+// Webhook deliveries (lib/notifications): a Postgres queue shared by every scheduler, woken
+// by NOTIFY when events are published.
+const webhooks = new WebhookDispatcher({
+  db,
+  instanceId,
+  log,
+  settings: loadWebhookSettings(),
+  connectionString: process.env.DATABASE_URL!,
+});
+
 // ModelDeck's own periodic work (alert evaluation, retention, drift, webhook deliveries):
 // each fire claimed through Postgres, so it runs on exactly one replica. Add tasks here.
 const systemTasks = new SystemTasks({ db, instanceId, log });
@@ -57,6 +69,7 @@ const heartbeat = startHeartbeat(
   () => ({
     ...scheduler.status(),
     ...batches.status(),
+    ...webhooks.status(),
     systemTasks: systemTasks.status(),
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }),
@@ -66,6 +79,7 @@ const heartbeat = startHeartbeat(
 
 await scheduler.start();
 batches.start();
+webhooks.start();
 systemTasks.start();
 log.info({ instanceId, ...scheduler.status() }, "scheduler started");
 announceReady({ instanceId });
@@ -76,6 +90,7 @@ onShutdown(log, async (reason) => {
   stopEvaluationChildren();
   await scheduler.stop(reason);
   await batches.stop();
+  await webhooks.stop();
   await systemTasks.stop();
   await heartbeat.stop();
   await db.$disconnect();
