@@ -22,6 +22,8 @@ export const SCOPES = [
   "tokens:write",
   "audit:read",
   "settings:write",
+  /** webhooks: their URLs and signing secrets are sensitive, so reading them is admin-only too */
+  "webhooks:manage",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
