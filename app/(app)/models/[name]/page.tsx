@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { GitCompareIcon, HistoryIcon, ShieldCheckIcon } from "lucide-react";
+import { DriftSection } from "@/components/monitoring/drift-section";
 import { AliasBadge } from "@/components/registry/alias-badge";
 import { EditModelDialog } from "@/components/registry/edit-model-dialog";
 import { RegistryAction } from "@/components/registry/registry-action";
@@ -354,6 +355,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
 
       <EvaluationSection db={db} model={model} versions={versions} canWrite={canWrite} />
       <BatchSection db={db} model={model} canSubmit={userCan(user, "predict")} />
+      <DriftSection model={name} versions={versions.map((v) => v.version)} />
 
       <div className="mb-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)]">
         <section aria-labelledby="serving-heading" className="min-w-0">
