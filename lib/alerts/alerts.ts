@@ -3,7 +3,7 @@ import { conflict, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Prisma, PrismaClient } from "../db/generated/client";
 import { publishEvent } from "../notifications/events";
-import { isValidModelName, UUID_PATTERN } from "../registry/names";
+import { invalid, isValidModelName, UUID_PATTERN } from "../registry/names";
 import { TX_OPTIONS } from "../registry/shared";
 import {
   METRIC_DEFINITIONS,
@@ -228,7 +228,11 @@ export async function acknowledgeAlert(
   input: z.input<typeof ackInputSchema>,
   ipAddress?: string | null,
 ): Promise<AlertView> {
-  const { comment } = ackInputSchema.parse(input);
+  const parsed = ackInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((i) => ({ field: "comment", message: i.message })));
+  }
+  const { comment } = parsed.data;
   if (!UUID_PATTERN.test(id)) throw notFound(`Alert ${JSON.stringify(id)}`);
   const now = new Date();
   await db.$transaction(async (tx) => {

@@ -12,6 +12,7 @@ export {
   deleteAlertRule,
   getAlertRule,
   listAlertRules,
+  updateAlertRule,
 } from "./rules";
 export type { AlertRuleInput, AlertRuleUpdate, AlertRuleView } from "./rules";
 export { createSilence, expireSilence, listSilences, silenceInputSchema } from "./silences";

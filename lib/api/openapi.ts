@@ -1,6 +1,7 @@
 import { OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { registry } from "./contract";
 // Importing a contracts module registers its operations; list every module here.
+import "./contracts/alerts";
 import "./contracts/batch";
 import "./contracts/drift";
 import "./contracts/evaluation";
@@ -8,6 +9,7 @@ import "./contracts/events";
 import "./contracts/identity";
 import "./contracts/jobs";
 import "./contracts/monitoring";
+import "./contracts/notifications";
 import "./contracts/registry";
 import "./contracts/serving";
 
