@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Logger } from "../log";
+import { rollupDeltas, upsertRollupsQuery } from "../monitoring/rollups";
 
 /**
  * The prediction log, written off the response path: `record` only appends to a bounded
@@ -26,11 +27,13 @@ export type PredictionRecord = {
   /** sampled payloads as JSON text (OIP tensors), null when not sampled */
   inputs?: string | null;
   outputs?: string | null;
+  /** The prediction of each row as JSON array text (lib/onnx/readout.ts), when readable. */
+  predicted?: string | null;
   error?: string | null;
   at?: Date;
 };
 
-/** Where records go: one multi-row INSERT per call. */
+/** Where records go: one transaction per call (the rows and their per-minute rollups). */
 export type PredictionLogSink = {
   insert(records: PredictionRecord[], instanceId: string): Promise<void>;
   /** Resolves when the database answers at all (tells "it is away" from "it refused a row"). */
@@ -53,12 +56,16 @@ const COLUMNS = [
   "rows",
   "inputs",
   "outputs",
+  "predicted",
   "error",
   "instanceId",
 ] as const;
 
 /**
- * The Postgres sink: `COPY prediction_log FROM STDIN` (pg-copy-streams), one batch per COPY.
+ * The Postgres sink: per batch, one transaction that COPYs the rows into prediction_log
+ * (pg-copy-streams), adds their per-minute aggregates to metric_rollup (lib/monitoring/
+ * rollups.ts) and notifies `modeldeck_metrics` (live charts): the rollups always equal the
+ * rows, and listeners hear of rows only once they are visible.
  *
  * Why COPY (measured in bench/serving, MLP at 64 clients, the database on the same 2 cores):
  * Prisma's createMany cost serving several times its throughput; INSERT … SELECT FROM
@@ -75,7 +82,8 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
   const sql = `COPY prediction_log (${COLUMNS.map((c) => `"${c}"`).join(", ")}) FROM STDIN`;
   return {
     async insert(records, instanceId) {
-      const now = new Date().toISOString();
+      const nowDate = new Date();
+      const now = nowDate.toISOString();
       const instance = copyText(instanceId);
       let text = "";
       for (const r of records) {
@@ -110,17 +118,32 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
           "\t" +
           (r.outputs ? copyText(r.outputs) : NULL) +
           "\t" +
+          (r.predicted ? copyText(r.predicted) : NULL) +
+          "\t" +
           (r.error == null ? NULL : copyText(r.error)) +
           "\t" +
           instance +
           "\n";
       }
+      const deltas = rollupDeltas(records, nowDate);
+      const models = [...new Set(records.map((r) => r.modelId))];
       const client = await pool.connect();
       try {
+        await client.query("BEGIN");
         await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
+        if (deltas.length > 0) await client.query(upsertRollupsQuery(deltas));
+        // A NOTIFY payload must stay under 8,000 bytes: at most 150 model ids (38 bytes each)
+        // per notification, several notifications when a batch spans more models.
+        for (let i = 0; i < models.length; i += 150) {
+          await client.query("SELECT pg_notify('modeldeck_metrics', $1)", [
+            JSON.stringify({ type: "metrics.updated", models: models.slice(i, i + 150) }),
+          ]);
+        }
+        await client.query("COMMIT");
         client.release();
       } catch (error) {
-        // A failed COPY can leave the connection mid-protocol: do not hand it out again.
+        // A failed COPY can leave the connection mid-protocol: do not hand it out again
+        // (dropping the connection also rolls the transaction back).
         client.release(error as Error);
         throw error;
       }

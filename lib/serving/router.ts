@@ -4,6 +4,8 @@ import type { OnnxSignature } from "../onnx/types";
 import type { ArtifactStore } from "../storage/types";
 import type { ServingMetrics } from "./metrics";
 import { ServedVersion, type SessionOptions, type VersionIdentity } from "./served-version";
+
+type ModelTask = VersionIdentity["task"];
 import { effectiveServingSettings, type ServingSettings } from "./settings";
 
 /**
@@ -61,6 +63,7 @@ type VersionRow = {
 type ModelState = {
   id: string;
   name: string;
+  task: ModelTask;
   settings: ServingSettings;
   aliases: Map<string, ServedVersion>;
   pinned: Map<number, ServedVersion>;
@@ -209,6 +212,7 @@ export class ModelRouter {
       select: {
         id: true,
         name: true,
+        task: true,
         servingSettings: true,
         aliases: {
           select: {
@@ -231,11 +235,13 @@ export class ModelRouter {
     const state: ModelState = this.models.get(name) ?? {
       id: row.id,
       name: row.name,
+      task: row.task,
       settings,
       aliases: new Map(),
       pinned: new Map(),
     };
     state.settings = settings;
+    state.task = row.task;
     const nextAliases = new Map<string, ServedVersion>();
     const claimed: string[] = [];
     await Promise.all(
@@ -251,7 +257,7 @@ export class ModelRouter {
           return;
         }
         try {
-          const served = await this.load(row.id, row.name, alias.version, settings);
+          const served = await this.load(row.id, row.name, row.task, alias.version, settings);
           this.claim(served.id.versionId, +1);
           claimed.push(served.id.versionId);
           nextAliases.set(alias.name, served);
@@ -296,7 +302,7 @@ export class ModelRouter {
         `Version ${version} of "${state.name}" is archived; unarchive it to serve it.`,
       );
     }
-    const served = await this.load(state.id, state.name, row, state.settings);
+    const served = await this.load(state.id, state.name, state.task, row, state.settings);
     state.pinned.set(version, served);
     while (state.pinned.size > MAX_PINNED_PER_MODEL) {
       const oldest = state.pinned.keys().next().value!;
@@ -310,6 +316,7 @@ export class ModelRouter {
   private load(
     modelId: string,
     model: string,
+    task: ModelTask,
     row: VersionRow,
     settings: ServingSettings,
   ): Promise<ServedVersion> {
@@ -320,6 +327,7 @@ export class ModelRouter {
     const id: VersionIdentity = {
       modelId,
       model,
+      task,
       versionId: row.id,
       version: row.version,
       sha256: row.sha256,

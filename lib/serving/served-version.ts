@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import { predictionReadoutOf, type PredictionReadout } from "../onnx/readout";
 import type { OnnxSignature } from "../onnx/types";
 import { DynamicBatcher, type BatchResult, type Tensors } from "./batcher";
 import { allocate, isBatchable, type OrtType } from "./protocol";
@@ -12,6 +13,8 @@ import type { ServingSettings } from "./settings";
 export type VersionIdentity = {
   modelId: string;
   model: string;
+  /** The model's task: decides how a prediction is read from the outputs (readout). */
+  task: "classification" | "regression" | "other";
   versionId: string;
   version: number;
   sha256: string;
@@ -24,6 +27,8 @@ export type SessionOptions = {
 
 export class ServedVersion {
   readonly batchable: boolean;
+  /** How to read the prediction of each row (logged for live accuracy); null for task "other". */
+  readonly readout: PredictionReadout | null;
   readonly batcher: DynamicBatcher;
   readonly loadedAt = new Date();
   private holders = 0;
@@ -39,6 +44,8 @@ export class ServedVersion {
     readonly loadMs: number,
   ) {
     this.batchable = isBatchable(signature);
+    const readout = id.task === "other" ? null : predictionReadoutOf(signature, id.task);
+    this.readout = readout?.ok ? readout.readout : null;
     this.batcher = new DynamicBatcher(settings, this.batchable, (inputs) =>
       this.runSession(inputs),
     );

@@ -1,5 +1,6 @@
-import { randomUUID } from "node:crypto";
 import http from "node:http";
+import { v7 as uuidv7 } from "uuid";
+import { readPredictions } from "../onnx/readout";
 import type { Logger } from "../log";
 import { QueueFullError, type BatchResult } from "./batcher";
 import type { ServingMetrics } from "./metrics";
@@ -65,7 +66,8 @@ export function createServingHandler(deps: ServingAppDeps) {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     const started = performance.now();
-    const requestId = randomUUID();
+    // Time-ordered (UUIDv7): the prediction log's primary key then grows at its right edge.
+    const requestId = uuidv7();
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
       deps.metrics.registry.metrics().then(
         (text) => {
@@ -314,6 +316,7 @@ async function infer(
       rows: prepared?.batchSize ?? (prepared ? 1 : null),
       inputs: sample ? payloadOf(body) : null,
       outputs: sample ? payloadOf(reply.body, "outputs") : null,
+      predicted: predictedOf(served, result, prepared),
       error: reply.status === 200 ? null : errorMessage(reply),
     });
   }
@@ -348,6 +351,17 @@ function errorMessage(reply: Reply): string | null {
   return typeof body?.error === "string"
     ? body.error.slice(0, 1000).replaceAll("\0", "\uFFFD")
     : null;
+}
+
+/** Every answered request's prediction per row (JSON array text), for live accuracy. */
+function predictedOf(
+  served: ServedVersion | null,
+  result: BatchResult | null,
+  prepared: PreparedRequest | null,
+): string | null {
+  if (!served?.readout || !result || !prepared) return null;
+  const predictions = readPredictions(served.readout, result.outputs, prepared.batchSize ?? 1);
+  return predictions ? JSON.stringify(predictions) : null;
 }
 
 /** What the prediction log keeps of a sampled request: its inputs / outputs, if small. */

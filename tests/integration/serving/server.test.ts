@@ -353,6 +353,68 @@ describe("observability", () => {
     expect(badRow.error).toContain("FP32");
   });
 
+  it("logs every answer's prediction, ids in time order, and per-minute rollups equal to the log", async () => {
+    const { default: pg } = await import("pg");
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const notified: unknown[] = [];
+    listener.on("notification", (n) => notified.push(JSON.parse(n.payload ?? "null")));
+    await listener.query("LISTEN modeldeck_metrics");
+    try {
+      const answers = [];
+      for (let i = 0; i < 20; i++) answers.push(await infer(oneRow([i, 1, 2, 3])));
+      await infer({ inputs: [{ ...oneRow().inputs[0]!, datatype: "FP64" }] }); // a 400
+      const ids = answers.map((a) => a.headers.get("x-request-id")!);
+      expect(ids.every((id) => id[14] === "7")).toBe(true); // UUID version 7
+      expect([...ids].sort()).toEqual(ids); // time-ordered (one process, increasing clock)
+      await waitFor(
+        async () =>
+          (await db.client.predictionLog.count({ where: { requestId: { in: ids } } })) === 20,
+      );
+      const rows = await db.client.predictionLog.findMany({ where: { requestId: { in: ids } } });
+      const byId = new Map(rows.map((r) => [r.requestId, r]));
+      answers.forEach((answer, i) => {
+        // the label output is a class index; the model names its classes x, y, z
+        const label = ["x", "y", "z"][labelOf(answer.body as Record<string, unknown>)];
+        expect(JSON.parse(byId.get(ids[i]!)!.predicted!)).toEqual([label]);
+      });
+      await waitFor(async () => notified.length > 0);
+      const model = await db.client.model.findUniqueOrThrow({ where: { name: MODEL } });
+      expect(notified[0]).toEqual({ type: "metrics.updated", models: [model.id] });
+      // What the charts read equals what the raw log says, minute by minute (one snapshot:
+      // the writer may commit another batch between two separate reads).
+      const [fromLog, rollups] = await db.client.$transaction(
+        [
+          db.client.$queryRaw<
+            { minute: Date; version: number; requests: bigint; client: bigint; max: number }[]
+          >`SELECT date_trunc('minute', at) AS minute, coalesce(version, 0) AS version,
+                   count(*) AS requests,
+                   count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS client,
+                   max("latencyMs") AS max
+              FROM prediction_log WHERE "modelId" = ${model.id}::uuid
+             GROUP BY 1, 2 ORDER BY 1, 2`,
+          db.client.metricRollup.findMany({
+            where: { modelId: model.id },
+            orderBy: [{ minute: "asc" }, { version: "asc" }],
+          }),
+        ],
+        { isolationLevel: "RepeatableRead" },
+      );
+      expect(
+        rollups.map((r) => ({
+          minute: r.minute,
+          version: r.version,
+          requests: r.requests,
+          client: r.clientErrors,
+          max: r.latencyMaxMs,
+          counted: r.latencyBuckets.reduce((a, b) => a + b, 0n),
+        })),
+      ).toEqual(fromLog.map((l) => ({ ...l, counted: l.requests })));
+    } finally {
+      await listener.end();
+    }
+  });
+
   it("exposes Prometheus metrics by model and version", async () => {
     const text = await (await fetch(`${serving.url}/metrics`)).text();
     expect(text).toMatch(
