@@ -1,22 +1,29 @@
-import { ActivityIcon } from "lucide-react";
-import { EmptyState } from "@/components/ui/empty-state";
+import { MonitoringOverviewTable } from "@/components/monitoring/monitoring-overview";
+import { parseTimeRange, resolveTimeRange } from "@/components/monitoring/time-range";
 import { PageHeader } from "@/components/ui/page-header";
+import { getPrisma } from "@/lib/db/client";
+import { getMonitoringOverview } from "@/lib/monitoring/overview";
+import { firstParam, type SearchParams } from "../search-params";
+import { requireScope } from "../current-user";
 
 export const metadata = { title: "Monitoring · ModelDeck" };
 
-export default function MonitoringPage() {
+export default async function MonitoringPage({
+  searchParams,
+}: {
+  searchParams: Promise<SearchParams>;
+}) {
+  const params = await searchParams;
+  await requireScope("monitoring:read", "/monitoring");
+  const range = parseTimeRange({ get: (name) => firstParam(params[name]) ?? null });
+  const overview = await getMonitoringOverview(getPrisma(), resolveTimeRange(range));
   return (
     <>
       <PageHeader
         title="Monitoring"
-        description="Traffic, latency, accuracy and drift per model version."
+        description="Every model with traffic: throughput, p95 latency, error rate and live accuracy. Open a model for its charts per version."
       />
-      <EmptyState
-        bordered
-        icon={<ActivityIcon />}
-        title="No traffic to chart yet"
-        description="Once models are served, per-minute charts of requests, errors, latency percentiles, live accuracy and input drift appear here for every version."
-      />
+      <MonitoringOverviewTable overview={overview} />
     </>
   );
 }

@@ -7,6 +7,7 @@ import { EditModelDialog } from "@/components/registry/edit-model-dialog";
 import { RegistryAction } from "@/components/registry/registry-action";
 import { UploadVersion } from "@/components/registry/upload-version";
 import { VersionActions } from "@/components/registry/version-actions";
+import { ModelMonitoring } from "@/components/monitoring/model-monitoring";
 import { ServingCard } from "@/components/serving/serving-card";
 import { TryItPanel } from "@/components/serving/try-it-panel";
 import { Time } from "@/components/time";
@@ -353,6 +354,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
         </Table>
       </section>
 
+      <ModelMonitoring model={name} modelId={model.id} task={model.task} />
       <EvaluationSection db={db} model={model} versions={versions} canWrite={canWrite} />
       <BatchSection db={db} model={model} canSubmit={userCan(user, "predict")} />
       <DriftSection model={name} versions={versions.map((v) => v.version)} />
