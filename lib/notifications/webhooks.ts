@@ -98,7 +98,7 @@ export type DeliveryView = {
   id: string;
   webhookId: string;
   eventId: string;
-  eventType: string;
+  eventType: NotificationEventType;
   status: DeliveryStatus;
   attempts: number;
   maxAttempts: number;
@@ -360,7 +360,7 @@ function toDeliveryView(row: DeliveryRow): DeliveryView {
     id: row.id,
     webhookId: row.webhookId,
     eventId: row.eventId,
-    eventType: row.eventType,
+    eventType: row.eventType as NotificationEventType,
     status: row.status,
     attempts: row.attempts,
     maxAttempts: row.maxAttempts,
