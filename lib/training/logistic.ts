@@ -24,6 +24,8 @@ export interface LogisticTrainingOptions {
   l2?: number;
   /** Seed for the order rows are visited in (default 42). */
   seed?: number;
+  /** Called after each epoch (1-based): progress for long trainings. */
+  onEpoch?: (epoch: number, epochs: number) => void;
 }
 
 export interface LogisticRegressionWeights {
@@ -112,6 +114,7 @@ export function trainLogisticRegression(
       }
       for (let k = 0; k < C; k++) c[k]! -= scale * gradC[k]!;
     }
+    opts.onEpoch?.(epoch + 1, epochs);
   }
 
   const weights = V.map((row, f) => row.map((v) => v / std[f]!));

@@ -1,28 +1,28 @@
 import { ApiError } from "../../api/errors";
+import { ChildRunError, launchChild } from "../../child-process/launcher";
 import {
   checkDatasetFitsModel,
   describeMisfit,
+  getDatasetMatrixKey,
   getDatasetVersion,
-  loadEvaluationData,
   type DatasetVersionDetail,
   type EvaluationPlan,
 } from "../../datasets";
 import { withLocalFiles } from "../../evaluation/files";
-import { encodeTruth } from "../../evaluation/score";
-import { buildLinearRegressionModel, buildLogisticRegressionModel } from "../../onnx/build";
 import type { OnnxSignature } from "../../onnx/types";
 import { getModel, getVersion } from "../../registry";
 import { registerVersionBytes } from "../../registry/upload";
-import { trainLinearRegression } from "../../training/linear";
-import { trainLogisticRegression } from "../../training/logistic";
+import type { TrainingMessage, TrainingRequest } from "../../training/child-protocol";
 import type { RetrainAction } from "../action-schema";
 import { runEvaluateAndPromote } from "./evaluate";
 import { RunFailure, type ActionContext } from "./types";
 
 /**
  * Retrain with ModelDeck's own tabular trainer: multinomial logistic regression for a
- * classification model, ridge linear regression for a regression model, trained in this
- * process on the job's dataset version and written out as ONNX by lib/onnx/build. The new
+ * classification model, ridge linear regression for a regression model, trained in a
+ * child process (lib/training/child.ts, so the scheduler's event loop keeps renewing leases)
+ * on the job's dataset version and written out as ONNX by lib/onnx/build, within the action's
+ * time limit; a training that fails, is killed or runs past the limit registers nothing. The new
  * model takes the same input (name, float32 [batch, F]) with the features in the same order
  * as the production version, which is its parent; a dataset that production could not score
  * is refused before anything is trained. Deterministic: the same dataset gives the same bytes,
@@ -33,14 +33,8 @@ import { RunFailure, type ActionContext } from "./types";
 const LOGISTIC_EPOCHS = 200;
 /** L2 penalty (on standardised features) of both trainers. */
 const L2 = 1e-4;
-/**
- * Training runs on the scheduler's thread, so one training must stay short next to the run's
- * lease (30 s by default). Work is counted in inner-loop steps: rows × features × classes ×
- * epochs for logistic regression, rows × features² for the normal equations of linear
- * regression; about 10-15 ns each measured on a laptop-class CPU, so this cap is a few seconds.
- * Larger data is refused with a pointer to the external trainer.
- */
-const MAX_WORK = 300_000_000;
+/** The training child (lib/training/child.ts), started through lib/child-process. */
+const TRAINING_CHILD = { source: "lib/training/child.ts", what: "training" };
 
 export type BuiltinRetrainResult = {
   trainer: "builtin";
@@ -153,92 +147,89 @@ export async function builtinRetrain(
     );
   }
   const epochs = model.task === "classification" ? LOGISTIC_EPOCHS : 1;
-  const labelInfo = dataset.columns.find((c) => c.name === plan.labelColumn);
-  const classGuess = Math.max(2, plan.classNames?.length ?? labelInfo?.values?.length ?? 2);
-  const work =
-    model.task === "classification"
-      ? dataset.rowCount * features.length * classGuess * epochs
-      : dataset.rowCount * features.length * features.length;
-  if (work > MAX_WORK) {
-    throw new RunFailure(
-      `Dataset ${dataset.dataset} v${dataset.version} has ${dataset.rowCount} rows × ${features.length} features, more than the built-in trainer trains within a run's time on the scheduler; use trainer "external". Nothing was trained.`,
-    );
-  }
   for (const note of plan.notes) ctx.log(`Note: ${note}.`, "warn");
-
-  const data = await withLocalFiles(ctx.store, [dataset.storageKey], ([file]) =>
-    loadEvaluationData(file!, dataset.format, features, plan.labelColumn, ctx.signal),
-  );
-  ctx.signal.throwIfAborted();
-  const F = features.length;
-  const x = Array.from({ length: data.rowCount }, (_, i) =>
-    Array.from(data.features.subarray(i * F, (i + 1) * F)),
-  );
-  const { yTrue, classes } = encodeTruth(data.labels, plan);
-  const y = Array.from(yTrue);
   const algorithm = model.task === "classification" ? "logistic-regression" : "linear-regression";
   ctx.log(
-    `Training ${algorithm === "logistic-regression" ? "multinomial logistic regression" : "linear regression (L2)"} on dataset ${dataset.dataset} v${dataset.version}: ${data.rowCount} rows, features ${features.join(", ")} → input "${input}", label ${plan.labelColumn}; parent: production v${parentVersion}.`,
+    `Training ${algorithm === "logistic-regression" ? "multinomial logistic regression" : "linear regression (L2)"} on dataset ${dataset.dataset} v${dataset.version}: ${dataset.rowCount} rows, features ${features.join(", ")} → input "${input}", label ${plan.labelColumn}; parent: production v${parentVersion}; in a training process, time limit ${action.timeLimitSeconds} s.`,
   );
 
   const started = Date.now();
-  const metadata = {
-    trainer: "modeldeck-builtin",
+  const valueOutput = signature.outputs?.find((o) => o.name === plan.valueOutput);
+  const request: TrainingRequest = {
+    datasetPath: "",
+    matrixPath: null,
+    format: dataset.format,
+    plan,
     algorithm,
-    training_dataset: `${dataset.dataset} v${dataset.version} (${dataset.sha256})`,
+    epochs,
+    l2: L2,
+    seed: 42,
+    model: {
+      inputName: input,
+      featureNames: features,
+      outputRank: valueOutput?.shape?.length === 1 ? 1 : 2,
+      docString:
+        algorithm === "logistic-regression"
+          ? "Multinomial logistic regression (ModelDeck built-in trainer)"
+          : "Linear regression with L2 (ModelDeck built-in trainer)",
+      // The bytes depend on the data alone (no job, run or parent in them): unchanged data
+      // gives the same model, which the registry recognises by sha256.
+      metadata: {
+        trainer: "modeldeck-builtin",
+        algorithm,
+        training_dataset: `${dataset.dataset} v${dataset.version} (${dataset.sha256})`,
+      },
+    },
   };
-  // The bytes depend on the data alone (no job, run or parent in them): unchanged data gives
-  // the same model, which the registry recognises by sha256.
-  let bytes: Buffer;
-  let training: BuiltinRetrainResult["training"];
+  const matrixKey = await getDatasetMatrixKey(ctx.db, dataset.id);
+  let trained: Extract<TrainingMessage, { type: "result" }>;
   try {
-    if (algorithm === "logistic-regression") {
-      const classLabels = plan.classNames ?? (plan.labelEncoding === "name" ? classes : null);
-      const classCount = Math.max(classes?.length ?? 0, 2);
-      const trained = trainLogisticRegression(x, y, {
-        classes: classCount,
-        epochs,
-        l2: L2,
-        seed: 42,
-      });
-      training = { trainAccuracy: trained.trainAccuracy, trainLogLoss: trained.trainLoss };
-      bytes = buildLogisticRegressionModel({
-        weights: trained.weights,
-        bias: trained.bias,
-        featureNames: features,
-        ...(classLabels ? { classLabels } : {}),
-        inputName: input,
-        docString: "Multinomial logistic regression (ModelDeck built-in trainer)",
-        metadata,
-      });
-      ctx.log(
-        `Trained ${classCount} classes in ${Date.now() - started} ms: training accuracy ${fmt(trained.trainAccuracy)}, log loss ${fmt(trained.trainLoss)}.`,
-      );
-    } else {
-      const trained = trainLinearRegression(x, y, { l2: L2 });
-      training = {
-        trainRmse: trained.trainRmse,
-        trainMae: trained.trainMae,
-        trainR2: trained.trainR2,
-      };
-      const valueOutput = signature.outputs?.find((o) => o.name === plan.valueOutput);
-      bytes = buildLinearRegressionModel({
-        weights: trained.weights,
-        bias: trained.bias,
-        featureNames: features,
-        inputName: input,
-        outputRank: valueOutput?.shape?.length === 1 ? 1 : 2,
-        docString: "Linear regression with L2 (ModelDeck built-in trainer)",
-        metadata,
-      });
-      ctx.log(
-        `Trained in ${Date.now() - started} ms: training RMSE ${fmt(trained.trainRmse)}, MAE ${fmt(trained.trainMae)}, R² ${fmt(trained.trainR2)}.`,
-      );
-    }
+    trained = await withLocalFiles(
+      ctx.store,
+      matrixKey ? [dataset.storageKey, matrixKey] : [dataset.storageKey],
+      async ([datasetPath, matrixPath]) => {
+        const child = await launchChild(TRAINING_CHILD);
+        return child.run<Extract<TrainingMessage, { type: "result" }>, TrainingMessage>(
+          { ...request, datasetPath: datasetPath!, matrixPath: matrixPath ?? null },
+          {
+            timeoutMs: action.timeLimitSeconds * 1000,
+            signal: ctx.signal,
+            onMessage: (m) => {
+              if (m.type === "progress" && m.phase === "loaded") {
+                ctx.log(`Training process ${child.pid} read ${m.rows} rows.`);
+              } else if (m.type === "progress" && m.phase === "epoch") {
+                ctx.log(
+                  `Epoch ${m.epoch}/${m.epochs} (${Math.round((Date.now() - started) / 1000)} s).`,
+                );
+              }
+            },
+          },
+        );
+      },
+    );
   } catch (error) {
-    if (error instanceof RunFailure) throw error;
+    // Stopped by the run itself (lease lost, shutdown): the executor reports why.
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+    const message = error instanceof Error ? error.message : String(error);
     throw new RunFailure(
-      `The built-in trainer could not train on dataset ${dataset.dataset} v${dataset.version}: ${error instanceof Error ? error.message : String(error)}. Nothing was registered.`,
+      error instanceof ChildRunError && error.reason !== "failed"
+        ? `${message.replace(/\.$/, "")}. Nothing was registered.`
+        : `The built-in trainer could not train on dataset ${dataset.dataset} v${dataset.version}: ${message.replace(/\.$/, "")}. Nothing was registered.`,
+    );
+  }
+  const bytes = Buffer.from(
+    trained.bytes.buffer,
+    trained.bytes.byteOffset,
+    trained.bytes.byteLength,
+  );
+  const training = trained.training;
+  if (algorithm === "logistic-regression") {
+    ctx.log(
+      `Trained ${trained.classCount} classes in ${Math.round(trained.trainMs)} ms: training accuracy ${fmt(training.trainAccuracy)}, log loss ${fmt(training.trainLogLoss)}.`,
+    );
+  } else {
+    ctx.log(
+      `Trained in ${Math.round(trained.trainMs)} ms: training RMSE ${fmt(training.trainRmse)}, MAE ${fmt(training.trainMae)}, R² ${fmt(training.trainR2)}.`,
     );
   }
   const durationMs = Date.now() - started;
@@ -250,7 +241,7 @@ export async function builtinRetrain(
     dataset: { name: dataset.dataset, version: dataset.version },
     parentVersion,
     parentVersionId: production.version.id,
-    rows: data.rowCount,
+    rows: trained.rows,
     features,
     input,
     training,
