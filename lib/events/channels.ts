@@ -20,10 +20,11 @@ const metricsNotification = z.object({
   models: z.array(z.string()).max(1000),
 });
 
+/** lib/alerts/notify.ts: alert.<state>, rule.<change>, silence.<change>. */
 const alertNotification = z.object({
-  type: z.string().regex(/^alert\.[a-z_]+$/),
-  alertId: z.string(),
-  ruleId: z.string(),
+  type: z.string().regex(/^[a-z]+\.[a-z_]+$/),
+  alertId: z.string().nullable().optional(),
+  ruleId: z.string().nullable().optional(),
   modelId: z.string().nullable().optional(),
 });
 
@@ -36,9 +37,10 @@ export const metricsEventSchema = z.object({
   modelIds: z.array(z.string()),
 });
 export const alertEventSchema = z.object({
+  /** alert.pending | alert.firing | alert.resolved | alert.acknowledged | …, rule.*, silence.* */
   type: z.string(),
-  alertId: z.string(),
-  ruleId: z.string(),
+  alertId: z.string().nullable(),
+  ruleId: z.string().nullable(),
   modelId: z.string().nullable(),
 });
 
@@ -77,7 +79,15 @@ export function parseLiveNotification(
   if (channel === ALERT_EVENTS_CHANNEL) {
     const parsed = alertNotification.safeParse(json);
     return parsed.success
-      ? { topic: "alert", data: { ...parsed.data, modelId: parsed.data.modelId ?? null } }
+      ? {
+          topic: "alert",
+          data: {
+            type: parsed.data.type,
+            alertId: parsed.data.alertId ?? null,
+            ruleId: parsed.data.ruleId ?? null,
+            modelId: parsed.data.modelId ?? null,
+          },
+        }
       : null;
   }
   return null;

@@ -53,7 +53,7 @@ const EventStream = z.string().openapi({
     "- `metrics` " +
     '`{type: "metrics.updated", modelIds}`: new rollups for these models (sent after each prediction-log flush of a serving process).\n' +
     "- `model`: a registry event (model, version, alias or promotion change), the RegistryEvent shape.\n" +
-    '- `alert` `{type: "alert.<state>", alertId, ruleId, modelId}`: an alert changed state.\n' +
+    "- `alert` `{type, alertId, ruleId, modelId}`: an alert changed state (`alert.pending`, `alert.firing`, `alert.resolved`, `alert.acknowledged`, …) or a rule or silence changed (`rule.*`, `silence.*`).\n" +
     "- `resync` `{}`: the server lost its database notification connection and is back; events in between were missed, re-read.\n\n" +
     "Events carry no id and are not replayed: treat each as a hint to re-read. The server ends a stream after about " +
     SSE_DEFAULTS.maxLifetimeMs / 60_000 +

@@ -177,6 +177,14 @@ describe("GET /api/v1/events", () => {
     const alert = { type: "alert.firing", alertId: randomUUID(), ruleId: randomUUID(), modelId };
     await notify(ALERT_EVENTS_CHANNEL, alert);
     expect((await reader.next("alert")).data).toEqual(alert);
+    // A rule change as lib/alerts announces it: no alert id.
+    await notify(ALERT_EVENTS_CHANNEL, { type: "rule.created", ruleId: "r9", modelId: null });
+    expect((await reader.next("alert")).data).toEqual({
+      type: "rule.created",
+      alertId: null,
+      ruleId: "r9",
+      modelId: null,
+    });
 
     // A malformed payload is dropped, the stream carries on.
     await notifier.query("SELECT pg_notify($1, 'not json')", [METRICS_CHANNEL]);
