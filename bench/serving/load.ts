@@ -17,6 +17,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 
@@ -39,7 +40,35 @@ export interface LoadResult {
   /** Status code → count, for diagnosing non-2xx answers. */
   statusCodes: Record<string, number>;
   warmup: { reqPerS: number; non2xx: number; errors: number };
+  /**
+   * CPU time per response during the measured run, in µs, of the processes named in
+   * BENCH_CPU_PIDS (`{"server": pid, "database": postmasterPid}`; a process and its direct
+   * children). Unlike req/s this does not move with what else the machine runs.
+   */
+  cpuUsPerResponse: Record<string, number>;
 }
+
+/** utime + stime of a process and its direct children (a postmaster's backends), in ms. */
+function cpuMsOfTree(root: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(entry) === root || Number(fields[1]) === root) {
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+const cpuPids: Record<string, number> = JSON.parse(process.env.BENCH_CPU_PIDS ?? "{}");
+const sampleCpu = () =>
+  Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, cpuMsOfTree(pid)]));
 
 interface RunOptions {
   url: string;
@@ -75,7 +104,9 @@ function run(opts: RunOptions, latencies: number[] | null): Promise<autocannon.R
 export async function runLoad(opts: RunOptions & { warmupS: number }): Promise<LoadResult> {
   const warm = opts.warmupS > 0 ? await run({ ...opts, durationS: opts.warmupS }, null) : null;
   const latencies: number[] = [];
+  const cpuBefore = sampleCpu();
   const result = await run(opts, latencies);
+  const cpuAfter = sampleCpu();
   latencies.sort((a, b) => a - b);
   const at = (p: number) =>
     latencies.length === 0
@@ -105,6 +136,13 @@ export async function runLoad(opts: RunOptions & { warmupS: number }): Promise<L
           errors: warm.errors,
         }
       : { reqPerS: NaN, non2xx: 0, errors: 0 },
+    cpuUsPerResponse: Object.fromEntries(
+      Object.keys(cpuPids).map((name) => [
+        name,
+        // A backend that exits mid-run takes its ticks with it: never report below zero.
+        (Math.max(0, cpuAfter[name]! - cpuBefore[name]!) * 1000) / Math.max(responses, 1),
+      ]),
+    ),
   };
 }
 

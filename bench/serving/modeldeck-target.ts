@@ -100,6 +100,7 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
       baseUrl,
       headers,
       pid: child.pid!,
+      databasePid: pg.pid,
       async stop() {
         if (child.exitCode === null) child.kill("SIGTERM");
         await exited;

@@ -138,6 +138,8 @@ export interface Target {
   headers: Record<string, string>;
   /** The serving process (the one whose CPU the numbers describe). */
   pid: number;
+  /** The postmaster of the target's own database, if it has one (its CPU is measured too). */
+  databasePid?: number;
   /** Stops the server and everything it started; resolves once they have exited. */
   stop: () => Promise<void>;
 }

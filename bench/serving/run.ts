@@ -198,7 +198,13 @@ function runLoadChild(url: string, bodiesFile: string, connections: number, targ
       "--warmup",
       String(warmupS),
     ],
-    { BENCH_LOAD_HEADERS: JSON.stringify(target.headers) },
+    {
+      BENCH_LOAD_HEADERS: JSON.stringify(target.headers),
+      BENCH_CPU_PIDS: JSON.stringify({
+        server: target.pid,
+        ...(target.databasePid ? { database: target.databasePid } : {}),
+      }),
+    },
   );
   return new Promise<LoadResult>((resolve, reject) => {
     // Bounded: autocannon stops itself after warm-up + duration; this is the backstop.
@@ -285,6 +291,12 @@ const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) :
 const ratio = (a: number, b: number) =>
   Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : "–";
 
+/** Median CPU µs per response of one measured process over the runs, or "–". */
+function cpu(runs: LoadResult[], process: string): string {
+  const values = runs.map((r) => r.cpuUsPerResponse?.[process]).filter((v) => v !== undefined);
+  return values.length === 0 ? "–" : fmt(median(values as number[]), 1);
+}
+
 async function main() {
   const targets = list(values.cases, TARGETS, "cases");
   const modelKeys = list(values.models, MODEL_KEYS, "models");
@@ -365,8 +377,8 @@ async function main() {
   }
 
   const lines = [
-    "| model | connections | target | runs | req/s | p50 ms | p99 ms | non-2xx | errors | vs naive | vs no-op |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| model | connections | target | runs | req/s | p50 ms | p99 ms | non-2xx | errors | vs naive | vs no-op | server CPU µs/req | database CPU µs/req |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const key of modelKeys) {
     for (const conns of connections) {
@@ -381,7 +393,7 @@ async function main() {
             `${fmt(median(runs.map((r) => r.p50Ms)), 2)} | ` +
             `${fmt(median(runs.map((r) => r.p99Ms)), 2)} | ${sum((r) => r.non2xx)} | ` +
             `${sum((r) => r.errors)} | ${ratio(rps(name), rps("naive"))} | ` +
-            `${ratio(rps(name), rps("noop"))} |`,
+            `${ratio(rps(name), rps("noop"))} | ${cpu(runs, "server")} | ${cpu(runs, "database")} |`,
         );
       }
     }
@@ -395,7 +407,10 @@ async function main() {
       `bodies cycled), keep-alive, closed loop; ${values.duration} s measured after a ` +
       `${values.warmup} s warm-up, ${repeat} round(s), each case in a fresh server process; ` +
       `load generator (autocannon) in its own process on the same cores. ` +
-      `Medians over rounds; ratios are req/s against the same model and connections in this run.`,
+      `Medians over rounds; ratios are req/s against the same model and connections in this run. ` +
+      `CPU µs/req: CPU time (user + system, /proc) the server process, and the target's own ` +
+      `PostgreSQL (postmaster and backends), spent per response during the measured run; ` +
+      `unlike req/s it barely moves with other load on the machine.`,
     "",
     ...lines,
   ];
