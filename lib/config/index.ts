@@ -34,6 +34,8 @@ const envSchema = z.object({
   MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
+  MODELDECK_PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(30),
+  MODELDECK_ROLLUP_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(400),
   MODELDECK_ALERT_EVALUATION_SECONDS: z.coerce
     .number()
     .int()
@@ -72,6 +74,13 @@ export type AppConfig = {
   };
   /** How often the scheduler evaluates alert rules (lib/alerts), in seconds. */
   alertEvaluationSeconds: number;
+  /** How long monitoring data is kept (lib/monitoring/retention.ts). */
+  retention: {
+    /** Raw prediction logs and their feedback. */
+    predictionLogDays: number;
+    /** Per-minute rollups (charts and alerts); at least as long as the raw logs. */
+    rollupDays: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -83,6 +92,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  if (e.MODELDECK_ROLLUP_RETENTION_DAYS < e.MODELDECK_PREDICTION_LOG_RETENTION_DAYS) {
+    // Feedback lands in the rollup minute of its prediction: that minute must still exist.
+    throw new ConfigError(
+      "Invalid configuration: MODELDECK_ROLLUP_RETENTION_DAYS must be at least MODELDECK_PREDICTION_LOG_RETENTION_DAYS",
+    );
+  }
   const [max, windowSeconds] = e.MODELDECK_SIGNIN_RATE_LIMIT.split("/").map(Number) as [
     number,
     number,
@@ -111,6 +126,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       predictionLog: e.MODELDECK_PREDICTION_LOG === "on",
     },
     alertEvaluationSeconds: e.MODELDECK_ALERT_EVALUATION_SECONDS,
+    retention: {
+      predictionLogDays: e.MODELDECK_PREDICTION_LOG_RETENTION_DAYS,
+      rollupDays: e.MODELDECK_ROLLUP_RETENTION_DAYS,
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { createLogger } from "../../lib/log";
 import { WebhookDispatcher } from "../../lib/notifications/dispatcher";
 import { loadWebhookSettings } from "../../lib/notifications/settings";
 import { driftSnapshotTask } from "../../lib/monitoring/drift";
+import { retentionTask } from "../../lib/monitoring/retention";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
 import { announceReady, onShutdown } from "../shared/lifecycle";
@@ -62,6 +63,7 @@ systemTasks.add(driftSnapshotTask({ db, store: getArtifactStore(), log }));
 systemTasks.add(
   alertEvaluationTask({ db, log, intervalSeconds: getConfig().alertEvaluationSeconds }),
 );
+systemTasks.add(retentionTask({ db, log, policy: getConfig().retention }));
 
 const heartbeat = startHeartbeat(
   db,
