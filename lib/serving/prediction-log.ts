@@ -262,18 +262,40 @@ export class PredictionLogWriter {
     }
   }
 
-  private async writeOneByOne(batch: PredictionRecord[], cause: unknown): Promise<void> {
+  /**
+   * The database refused a batch while answering, so some row is at fault: split the batch
+   * in halves until the refused rows stand alone and drop just those. A bad row among 2,000
+   * costs about 2·log2(2,000) ≈ 22 writes instead of 2,000 one-row transactions. Should the
+   * database go away meanwhile, what is not written yet stays buffered for the next flush.
+   */
+  private async writeAroundRefusedRows(batch: PredictionRecord[], cause: unknown): Promise<void> {
     let rejected = 0;
-    for (const record of batch) {
+    let settled = 0; // records from the start of `batch` written or dropped, in order
+    const write = async (part: PredictionRecord[]): Promise<boolean> => {
       try {
-        await this.sink.insert([record], this.instanceId);
-        this.writtenTotal++;
-        this.opts.onWritten?.(1);
+        await this.sink.insert(part, this.instanceId);
+        this.writtenTotal += part.length;
+        this.opts.onWritten?.(part.length);
+        settled += part.length;
+        return true;
       } catch {
-        rejected++;
+        if (!(await this.databaseAnswers())) return false;
+        if (part.length === 1) {
+          rejected++;
+          settled++;
+          return true;
+        }
+        const half = Math.ceil(part.length / 2);
+        return (await write(part.slice(0, half))) && write(part.slice(half));
       }
+    };
+    const half = Math.ceil(batch.length / 2);
+    if (batch.length === 1) {
+      rejected = settled = 1;
+    } else if (await write(batch.slice(0, half))) {
+      await write(batch.slice(half));
     }
-    this.buffer.splice(0, batch.length);
+    this.buffer.splice(0, settled);
     if (rejected > 0) {
       this.droppedTotal += rejected;
       this.opts.onDropped?.(rejected);
@@ -295,8 +317,8 @@ export class PredictionLogWriter {
         this.backoffMs = 0;
       } catch (error) {
         if (await this.databaseAnswers()) {
-          // The database is fine, so some row is at fault: write one by one, drop the bad.
-          await this.writeOneByOne(batch, error);
+          // The database is fine, so some row is at fault: write around it, drop only it.
+          await this.writeAroundRefusedRows(batch, error);
           continue;
         }
         this.backoffMs = Math.min(5_000, Math.max(100, this.backoffMs * 2));
