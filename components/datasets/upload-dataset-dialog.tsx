@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { FileUpIcon, UploadCloudIcon, XIcon } from "lucide-react";
+import { UploadProgressBar, useProgressUpload } from "@/components/progress-upload";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
@@ -23,7 +24,6 @@ import { Textarea } from "@/components/ui/textarea";
 import type { DatasetProblem } from "@/lib/datasets/types";
 import { formatBytes } from "@/lib/format";
 
-type Progress = { loaded: number; total: number; rate: number };
 type ErrorBody = {
   error?: {
     message?: string;
@@ -96,12 +96,9 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
   const [label, setLabel] = useState("");
   const [features, setFeatures] = useState<string[]>([]);
   const [name, setName] = useState(defaultName ?? "");
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [phase, setPhase] = useState<"idle" | "uploading" | "checking">("idle");
+  const { phase, progress, busy, upload, abort, reset: resetUpload } = useProgressUpload();
   const [failure, setFailure] = useState<Failure | null>(null);
-  const xhr = useRef<XMLHttpRequest | null>(null);
   const input = useRef<HTMLInputElement>(null);
-  const busy = phase !== "idle";
 
   function reset() {
     setFile(null);
@@ -109,8 +106,7 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
     setLabel("");
     setFeatures([]);
     setName(defaultName ?? "");
-    setProgress(null);
-    setPhase("idle");
+    resetUpload();
     setFailure(null);
   }
 
@@ -159,70 +155,26 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
     if (features.length > 0) body.append("featureColumns", JSON.stringify(features));
     body.append("file", file, file.name);
 
-    const request = new XMLHttpRequest();
-    xhr.current = request;
-    request.open("POST", "/api/v1/datasets");
-    request.responseType = "json";
-    const startedAt = performance.now();
-    request.upload.onprogress = (e) => {
-      const elapsed = (performance.now() - startedAt) / 1000;
-      setProgress({
-        loaded: e.loaded,
-        total: e.lengthComputable ? e.total : file.size,
-        rate: elapsed > 0.2 ? e.loaded / elapsed : 0,
-      });
-      if (e.lengthComputable && e.loaded >= e.total) setPhase("checking");
-    };
-    request.onload = () => {
-      xhr.current = null;
-      if (request.status >= 200 && request.status < 300) {
-        const stored = request.response as { dataset?: { name?: string } } | null;
+    setFailure(null);
+    void upload("/api/v1/datasets", body, file.size).then((outcome) => {
+      if (outcome.ok) {
+        const stored = outcome.response as { dataset?: { name?: string } } | null;
         setOpen(false);
         reset();
         router.push(`/datasets/${encodeURIComponent(stored?.dataset?.name ?? name)}`);
         router.refresh();
         return;
       }
-      const error = (request.response as ErrorBody | null)?.error;
-      setPhase("idle");
-      setProgress(null);
+      const details = (outcome.response as ErrorBody | null)?.error?.details;
       setFailure({
-        message: error?.message ?? `Upload failed (HTTP ${request.status}).`,
-        problems: error?.details?.problems ?? [],
-        problemCount: error?.details?.problemCount ?? 0,
-        fields: error?.details?.fields ?? [],
+        message: outcome.message,
+        problems: details?.problems ?? [],
+        problemCount: details?.problemCount ?? 0,
+        fields: details?.fields ?? [],
       });
-    };
-    request.onerror = () => {
-      xhr.current = null;
-      setPhase("idle");
-      setProgress(null);
-      setFailure({
-        message: "The upload failed: the connection to ModelDeck was lost.",
-        problems: [],
-        problemCount: 0,
-        fields: [],
-      });
-    };
-    request.onabort = () => {
-      xhr.current = null;
-      setPhase("idle");
-      setProgress(null);
-      setFailure({
-        message: "Upload cancelled. Nothing was stored.",
-        problems: [],
-        problemCount: 0,
-        fields: [],
-      });
-    };
-    setFailure(null);
-    setPhase("uploading");
-    setProgress({ loaded: 0, total: file.size, rate: 0 });
-    request.send(body);
+    });
   }
 
-  const percent =
-    progress && progress.total > 0 ? Math.min(100, (progress.loaded / progress.total) * 100) : 0;
   const fieldError = (field: string) => {
     const f = failure?.fields.find((p) => p.field === field || p.field.startsWith(`${field}.`));
     return f ? `${f.message.charAt(0).toUpperCase()}${f.message.slice(1)}.` : undefined;
@@ -232,7 +184,7 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
     <Dialog
       open={open}
       onOpenChange={(next) => {
-        if (!next && busy) xhr.current?.abort();
+        if (!next && busy) abort();
         setOpen(next);
         if (!next) reset();
       }}
@@ -400,34 +352,12 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
             </div>
 
             {progress ? (
-              <div className="space-y-1.5" data-testid="dataset-upload-progress">
-                <div
-                  role="progressbar"
-                  aria-label="Upload progress"
-                  aria-valuemin={0}
-                  aria-valuemax={100}
-                  aria-valuenow={Math.round(percent)}
-                  className="h-2 overflow-hidden rounded-full bg-muted"
-                >
-                  <div
-                    className="h-full rounded-full bg-accent transition-[width]"
-                    style={{ width: `${percent}%` }}
-                  />
-                </div>
-                <div className="flex justify-between text-xs text-muted-foreground tabular-nums">
-                  <span>
-                    {formatBytes(progress.loaded)} of {formatBytes(progress.total)} ·{" "}
-                    {Math.floor(percent)}%
-                  </span>
-                  <span>
-                    {phase === "checking"
-                      ? "Checking every row…"
-                      : progress.rate > 0
-                        ? `${formatBytes(progress.rate)}/s`
-                        : "Starting…"}
-                  </span>
-                </div>
-              </div>
+              <UploadProgressBar
+                progress={progress}
+                phase={phase}
+                processingLabel="Checking every row…"
+                data-testid="dataset-upload-progress"
+              />
             ) : null}
 
             {failure && failure.problems.length > 0 ? (
@@ -458,7 +388,7 @@ export function UploadDatasetDialog({ defaultName }: { defaultName?: string }) {
           </DialogBody>
           <DialogFooter>
             {busy ? (
-              <Button type="button" variant="outline" onClick={() => xhr.current?.abort()}>
+              <Button type="button" variant="outline" onClick={abort}>
                 <XIcon aria-hidden /> Cancel upload
               </Button>
             ) : (

@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { FileUpIcon, UploadCloudIcon, XIcon } from "lucide-react";
+import { UploadProgressBar, useProgressUpload } from "@/components/progress-upload";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
@@ -11,23 +12,16 @@ import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
 import { formatBytes } from "@/lib/format";
 
-/** `rate` is bytes per second, computed in the progress event (render must stay pure). */
-type Progress = { loaded: number; total: number; rate: number };
-type ApiErrorBody = { error?: { message?: string } };
-
 /**
  * Uploads an ONNX file as a new version: drag and drop or pick a file, watch a real progress
- * bar (bytes and percent, from XHR upload events — fetch has no upload progress), cancel at
- * any time. The server validates the model before a version exists.
+ * bar (bytes and percent, useProgressUpload), cancel at any time. The server validates the model before a version exists.
  */
 export function UploadVersion({ modelName }: { modelName: string }) {
   const router = useRouter();
   const [file, setFile] = useState<File | null>(null);
   const [dragging, setDragging] = useState(false);
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [phase, setPhase] = useState<"idle" | "uploading" | "validating">("idle");
+  const { phase, progress, busy, upload, abort } = useProgressUpload();
   const [error, setError] = useState<string | null>(null);
-  const xhr = useRef<XMLHttpRequest | null>(null);
   const input = useRef<HTMLInputElement>(null);
 
   function pick(files: FileList | null) {
@@ -35,10 +29,6 @@ export function UploadVersion({ modelName }: { modelName: string }) {
     if (!f) return;
     setFile(f);
     setError(null);
-  }
-
-  function cancel() {
-    xhr.current?.abort();
   }
 
   function submit(event: React.FormEvent<HTMLFormElement>) {
@@ -55,61 +45,24 @@ export function UploadVersion({ modelName }: { modelName: string }) {
     }
     body.append("file", file, file.name);
 
-    const request = new XMLHttpRequest();
-    xhr.current = request;
-    request.open("POST", `/api/v1/models/${encodeURIComponent(modelName)}/versions`);
-    request.responseType = "json";
-    const startedAt = performance.now();
-    request.upload.onprogress = (e) => {
-      const elapsed = (performance.now() - startedAt) / 1000;
-      setProgress({
-        loaded: e.loaded,
-        total: e.lengthComputable ? e.total : file.size,
-        rate: elapsed > 0.2 ? e.loaded / elapsed : 0,
-      });
-      if (e.lengthComputable && e.loaded >= e.total) setPhase("validating");
-    };
-    request.onload = () => {
-      xhr.current = null;
-      if (request.status >= 200 && request.status < 300) {
-        const version = (request.response as { version?: { version?: number } })?.version?.version;
+    setError(null);
+    void upload(`/api/v1/models/${encodeURIComponent(modelName)}/versions`, body, file.size).then(
+      (outcome) => {
+        if (!outcome.ok) {
+          setError(outcome.message);
+          return;
+        }
+        const version = (outcome.response as { version?: { version?: number } } | null)?.version
+          ?.version;
         router.push(
           version
             ? `/models/${encodeURIComponent(modelName)}/versions/${version}`
             : `/models/${encodeURIComponent(modelName)}`,
         );
         router.refresh();
-        return;
-      }
-      setPhase("idle");
-      setProgress(null);
-      setError(
-        (request.response as ApiErrorBody | null)?.error?.message ??
-          `Upload failed (HTTP ${request.status}).`,
-      );
-    };
-    request.onerror = () => {
-      xhr.current = null;
-      setPhase("idle");
-      setProgress(null);
-      setError("The upload failed: the connection to ModelDeck was lost.");
-    };
-    request.onabort = () => {
-      xhr.current = null;
-      setPhase("idle");
-      setProgress(null);
-      setError("Upload cancelled. Nothing was saved.");
-    };
-    setError(null);
-    setPhase("uploading");
-    setProgress({ loaded: 0, total: file.size, rate: 0 });
-    request.send(body);
+      },
+    );
   }
-
-  const busy = phase !== "idle";
-  const percent =
-    progress && progress.total > 0 ? Math.min(100, (progress.loaded / progress.total) * 100) : 0;
-  const rate = progress?.rate ?? 0;
 
   return (
     <form onSubmit={submit} className="space-y-4" aria-label="Upload a new version">
@@ -182,34 +135,12 @@ export function UploadVersion({ modelName }: { modelName: string }) {
       </div>
 
       {progress ? (
-        <div className="space-y-1.5" data-testid="upload-progress">
-          <div
-            role="progressbar"
-            aria-label="Upload progress"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={Math.round(percent)}
-            className="h-2 overflow-hidden rounded-full bg-muted"
-          >
-            <div
-              className="h-full rounded-full bg-accent transition-[width]"
-              style={{ width: `${percent}%` }}
-            />
-          </div>
-          <div className="flex justify-between text-xs text-muted-foreground tabular-nums">
-            <span>
-              {formatBytes(progress.loaded)} of {formatBytes(progress.total)} ·{" "}
-              {Math.floor(percent)}%
-            </span>
-            <span>
-              {phase === "validating"
-                ? "Validating the model…"
-                : rate > 0
-                  ? `${formatBytes(rate)}/s`
-                  : "Starting…"}
-            </span>
-          </div>
-        </div>
+        <UploadProgressBar
+          progress={progress}
+          phase={phase}
+          processingLabel="Validating the model…"
+          data-testid="upload-progress"
+        />
       ) : null}
 
       {error ? (
@@ -223,7 +154,7 @@ export function UploadVersion({ modelName }: { modelName: string }) {
           Upload version
         </Button>
         {busy ? (
-          <Button type="button" variant="outline" onClick={cancel}>
+          <Button type="button" variant="outline" onClick={abort}>
             <XIcon aria-hidden /> Cancel
           </Button>
         ) : null}
