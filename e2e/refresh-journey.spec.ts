@@ -6,7 +6,7 @@ import { trainLogisticRegression } from "../lib/training/logistic";
 import { DEMO_MODEL, parseIris } from "../prisma/seed/demo-model";
 import { expect, request, test } from "./support/test";
 import { snap } from "./support/helpers";
-import { adminStorageState, readState } from "./support/state";
+import { adminStorageState, readState, screenshotDir } from "./support/state";
 
 /**
  * The refresh loop of issue 5 end to end, in Chromium, as the admin: a classifier whose
@@ -129,6 +129,8 @@ test.describe("as the admin", () => {
   test("upload the iris dataset in the browser and set the model's gate", async ({ page }) => {
     await page.goto(`/models/${model}`);
     await expect(page.getByTestId("alias-card-production")).toContainText("v1");
+    const chart = page.getByRole("figure", { name: /Accuracy per version over time/ });
+    await expect(chart.getByRole("heading", { name: "No evaluations yet" })).toBeVisible();
     await snap(page, "80-refresh-model-v1-production");
 
     await page.goto("/datasets");
@@ -215,6 +217,54 @@ test.describe("as the admin", () => {
     await expect(page.getByTestId("alias-card-production")).toContainText("v2");
     await expect(page.getByTestId("alias-card-production")).toContainText(`job:${evaluateJob}`);
     await snap(page, "87-refresh-model-v2-production");
+
+    // The chart of the gate's primary metric: the job's two evaluations, v2 ringed as production.
+    const api = await adminApi();
+    const listed = (await (await api.get(`/api/v1/models/${model}/evaluations`)).json()) as {
+      evaluations: { version: number; status: string; metrics: { accuracy: number } | null }[];
+    };
+    await api.dispose();
+    const accuracy = (v: number) => {
+      const e = listed.evaluations.find((x) => x.version === v && x.status === "succeeded");
+      return `${(e!.metrics!.accuracy * 100).toFixed(2)}%`;
+    };
+    expect(accuracy(1)).toBe("33.33%");
+    const chart = page.getByRole("figure", { name: /Accuracy per version over time/ });
+    await chart.scrollIntoViewIfNeeded();
+    await expect(chart.getByRole("heading", { level: 3 })).toHaveText(
+      "Accuracy per version over time (↑ higher is better)",
+    );
+    await expect(chart).toHaveAccessibleDescription(/2 versions on 1 dataset version/);
+    const legend = chart.getByRole("list", { name: "Legend" });
+    await expect(legend.getByRole("listitem")).toHaveText([`${dataset} v1`, "production (v2)"]);
+    // Each point's version label, drawn in the chart, oldest first.
+    await expect(chart.getByTestId("metric-history-label")).toHaveText(["v1", "v2"]);
+    // The same data as a table (read by screen readers; shown by the Table toggle), newest first.
+    const points = chart.getByTestId("metric-history-point");
+    await expect(points).toHaveCount(2);
+    await expect(points.nth(0)).toContainText("v2production");
+    await expect(points.nth(0)).toContainText(`${dataset} v1`);
+    await expect(points.nth(0)).toContainText(accuracy(2));
+    await expect(points.nth(1)).toContainText("v1");
+    await expect(points.nth(1)).toContainText("33.33%");
+    // Hovering v2's point shows its tooltip.
+    const label = (await chart.getByTestId("metric-history-label").nth(1).boundingBox())!;
+    await page.mouse.move(label.x + label.width / 2, label.y + label.height / 2 + 12);
+    const tooltip = chart.locator(".recharts-tooltip-wrapper");
+    await expect(tooltip).toContainText("v2 · production");
+    await expect(tooltip).toContainText(`Accuracy${accuracy(2)}`);
+    await expect(tooltip).toContainText(`Dataset${dataset} v1`);
+    await expect(tooltip).toContainText(/Finished\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    await chart.screenshot({ path: path.join(screenshotDir, "87a-refresh-metric-history.png") });
+    await chart.getByRole("button", { name: "Table" }).click();
+    await expect(chart.getByRole("button", { name: "Table" })).toHaveAttribute(
+      "aria-pressed",
+      "true",
+    );
+    await expect(points.nth(0)).toBeVisible();
+    await chart.screenshot({
+      path: path.join(screenshotDir, "87b-refresh-metric-history-table.png"),
+    });
   });
 
   test("the Try it panel is then served by version 2", async ({ page }) => {

@@ -97,7 +97,7 @@ export function ChartFrame({
           <div className="px-4 pb-4">
             <EmptyState
               bordered
-              headingLevel={headingLevel === "h2" ? "h3" : undefined}
+              headingLevel={({ h2: "h3", h3: "h4", h4: "h5" } as const)[headingLevel]}
               title={empty.title}
               description={empty.description}
               className="py-8"

@@ -11,7 +11,7 @@ import {
   type ScatterShapeProps,
   type TooltipContentProps,
 } from "recharts";
-import { timeDomain, timeTickFormatter, valueDomain } from "@/components/charts/axes";
+import { timeDomain, timeTickFormatter, timeTicks, valueAxis } from "@/components/charts/axes";
 import { ChartFrame, ChartTooltipBox, type ChartLegendItem } from "@/components/charts/chart-frame";
 import { CHART_THEME, seriesColor } from "@/components/charts/palette";
 import { Time } from "@/components/time";
@@ -40,6 +40,9 @@ export function MetricHistoryChart({
   const { metric, metricLabel, direction, productionVersion } = history;
   const better = direction === "higher" ? "↑ higher is better" : "↓ lower is better";
   const format = (v: number) => formatMetric(v, metric);
+  const formatTick = FRACTIONS.has(metric)
+    ? (v: number) => `${+(v * 100).toFixed(1)}%`
+    : (v: number) => String(+v.toPrecision(4));
   const series = history.series.map((s, i) => ({
     ...s,
     color: seriesColor(i),
@@ -47,7 +50,7 @@ export function MetricHistoryChart({
   }));
   const points = series.flatMap((s) => s.data);
   const xDomain = timeDomain(points.map((p) => p.time));
-  const yDomain = valueDomain(
+  const yAxis = valueAxis(
     points.map((p) => p.value),
     FRACTIONS.has(metric) ? [0, 1] : undefined,
   );
@@ -147,6 +150,7 @@ export function MetricHistoryChart({
             dataKey="time"
             scale="time"
             domain={xDomain}
+            ticks={timeTicks(xDomain)}
             tickFormatter={timeTickFormatter(xDomain)}
             stroke={CHART_THEME.grid}
             tick={{ fill: CHART_THEME.axis, fontSize: CHART_THEME.fontSize }}
@@ -157,8 +161,9 @@ export function MetricHistoryChart({
           <YAxis
             type="number"
             dataKey="value"
-            domain={yDomain}
-            tickFormatter={format}
+            domain={yAxis.domain}
+            ticks={yAxis.ticks}
+            tickFormatter={formatTick}
             stroke={CHART_THEME.grid}
             tick={{ fill: CHART_THEME.axis, fontSize: CHART_THEME.fontSize }}
             width={64}

@@ -9,8 +9,8 @@ export type EmptyStateProps = {
   description?: React.ReactNode;
   /** Primary next step, e.g. `<Button asChild variant="primary"><Link …>Register a model</Link></Button>`. */
   action?: React.ReactNode;
-  /** Heading level for the title (default h2). */
-  headingLevel?: "h2" | "h3";
+  /** Heading level for the title (default h2); one below the section it sits in. */
+  headingLevel?: "h2" | "h3" | "h4" | "h5";
   /** Dashed bordered box (default) or plain. */
   bordered?: boolean;
   className?: string;
