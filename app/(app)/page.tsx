@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
+import { FiringAlertsBadge } from "@/components/alerts/firing-badge";
 import { AliasBadge } from "@/components/registry/alias-badge";
 import { HealthPanel } from "@/components/system/health-panel";
 import { Time } from "@/components/time";
@@ -25,7 +26,11 @@ export default async function OverviewPage() {
   ]);
   return (
     <>
-      <PageHeader title="Overview" description={`Signed in as ${user.email} (${user.role}).`} />
+      <PageHeader
+        title="Overview"
+        description={`Signed in as ${user.email} (${user.role}).`}
+        actions={<FiringAlertsBadge />}
+      />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
           <section aria-labelledby="models-heading">

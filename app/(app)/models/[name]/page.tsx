@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { GitCompareIcon, HistoryIcon, ShieldCheckIcon } from "lucide-react";
+import { FiringAlertsBadge } from "@/components/alerts/firing-badge";
 import { DriftSection } from "@/components/monitoring/drift-section";
 import { AliasBadge } from "@/components/registry/alias-badge";
 import { EditModelDialog } from "@/components/registry/edit-model-dialog";
@@ -120,6 +121,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
         }
       >
         <div className="mt-2 flex flex-wrap items-center gap-1.5">
+          <FiringAlertsBadge model={model} />
           <Badge variant="neutral">{model.task}</Badge>
           {model.tags.map((t) => (
             <Badge key={t} variant="outline">
