@@ -1,4 +1,5 @@
-import { z } from "zod";
+// The zod that carries .openapi(): the API contracts reuse these schemas as they are.
+import { z } from "../api/contract";
 import { notFound, validationError } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Prisma, PrismaClient } from "../db/generated/client";
