@@ -28,6 +28,8 @@ export default async function globalSetup() {
     env: {
       MODELDECK_SIGNIN_RATE_LIMIT: "20/60",
       MODELDECK_MAX_UPLOAD_BYTES: String(E2E_MAX_UPLOAD_BYTES),
+      // Alert rules judged every 3 s (default 15), so the alerts journey sees pending → firing quickly.
+      MODELDECK_ALERT_EVALUATION_SECONDS: "3",
     },
   });
   if (!app.adminPassword) {
