@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Tx } from "../registry/shared";
+import type { NotificationEventType } from "./event-types";
 
 /**
  * Notification events: what a webhook can subscribe to. Publishing an event queues one
@@ -7,18 +8,7 @@ import type { Tx } from "../registry/shared";
  * so an event is delivered if and only if the change that caused it committed. The scheduler
  * (lib/notifications/dispatcher.ts) works the queue.
  */
-export const NOTIFICATION_EVENT_TYPES = [
-  "alert.pending",
-  "alert.firing",
-  "alert.resolved",
-  "alert.acknowledged",
-  "version.created",
-  "alias.moved",
-  "approval.requested",
-  "job.failed",
-  "webhook.test",
-] as const;
-export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];
+export { NOTIFICATION_EVENT_TYPES, type NotificationEventType } from "./event-types";
 
 /** Channel that wakes the dispatchers when deliveries are queued (sent on commit only). */
 export const WEBHOOK_DELIVERIES_CHANNEL = "modeldeck_webhook_deliveries";

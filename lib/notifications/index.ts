@@ -1,3 +1,4 @@
+export * from "./event-types";
 export * from "./events";
 export * from "./signature";
 export * from "./settings";

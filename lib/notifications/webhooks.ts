@@ -3,12 +3,8 @@ import { z } from "../api/contract";
 import { notFound, validationError } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Prisma, PrismaClient } from "../db/generated/client";
-import {
-  envelopeFor,
-  NOTIFICATION_EVENT_TYPES,
-  queueDeliveries,
-  type NotificationEventType,
-} from "./events";
+import { SUBSCRIBABLE_EVENT_TYPES, type NotificationEventType } from "./event-types";
+import { envelopeFor, queueDeliveries } from "./events";
 import { generateWebhookSecret, WEBHOOK_SECRET_PREFIX } from "./signature";
 
 /**
@@ -16,11 +12,6 @@ import { generateWebhookSecret, WEBHOOK_SECRET_PREFIX } from "./signature";
  * often embeds a token of the receiver's, are sensitive). Every change is audited in its
  * transaction; the secret never appears in a view or an audit entry after it was shown once.
  */
-
-/** Event types a webhook can subscribe to (`webhook.test` is only ever sent on request). */
-export const SUBSCRIBABLE_EVENT_TYPES = NOTIFICATION_EVENT_TYPES.filter(
-  (t): t is Exclude<NotificationEventType, "webhook.test"> => t !== "webhook.test",
-);
 
 export const webhookUrlSchema = z
   .string()
