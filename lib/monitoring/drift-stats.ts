@@ -13,7 +13,8 @@
  * Values are compared as float32 on both sides: the dataset's binary form stores float32,
  * so a served 5.1 must fall in the same bin as the dataset's 5.1.
  *
- * tests/fixtures/drift/ holds reference values computed independently with SciPy.
+ * lib/monitoring/fixtures/drift-reference.json holds reference values computed independently
+ * with SciPy (drift-reference.py beside it says how); drift-stats.test.ts compares with them.
  */
 
 /** Quantile bins of the reference for PSI (deciles); tied quantiles merge into one bin. */
