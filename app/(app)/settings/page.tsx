@@ -21,6 +21,7 @@ export default async function SettingsPage() {
       text: "Tokens for pipelines and inference clients.",
     },
     { href: "/admin/audit", title: "Audit log", text: "Who changed what, and when." },
+    { href: "/settings/webhooks", title: "Webhooks", text: "Signed alert and registry events." },
   ];
   return (
     <>
@@ -88,7 +89,7 @@ export default async function SettingsPage() {
             <h2 id="admin-heading" className="mb-2 text-sm font-semibold">
               Administration
             </h2>
-            <ul className="grid gap-3 sm:grid-cols-3">
+            <ul className="grid gap-3 sm:grid-cols-2 xl:grid-cols-4">
               {adminLinks.map((l) => (
                 <li key={l.href}>
                   <Link
