@@ -3,7 +3,6 @@
  * directory, and real scheduler processes (`workers/scheduler/main.ts`) against the test
  * database, with a short lease and fast polling so that failures show within seconds.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,9 +13,9 @@ import { loadJobSettings, type JobSettings } from "../../../lib/jobs/settings";
 import { createModel, setAlias } from "../../../lib/registry";
 import { registerVersionBytes } from "../../../lib/registry/upload";
 import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
+import { spawnWorker, type WorkerProcess } from "../helpers/worker";
 import { classifierBytes } from "../serving/harness";
 
-const repoRoot = path.resolve(import.meta.dirname, "../../..");
 export const ADMIN = { ...SYSTEM_ACTOR, role: "admin" as const };
 export const OPERATOR = { type: "user" as const, id: "op-1", label: "op@example.com" };
 
@@ -71,13 +70,7 @@ export async function seedDataset(
   });
 }
 
-export type SchedulerProcess = {
-  child: ChildProcess;
-  output: () => string;
-  instanceId: () => string | undefined;
-  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
-  exited: Promise<number | null>;
-};
+export type SchedulerProcess = WorkerProcess & { instanceId: () => string | undefined };
 
 /** A real scheduler process, started the way the supervisor starts it. */
 export async function startScheduler(opts: {
@@ -85,10 +78,10 @@ export async function startScheduler(opts: {
   dataDir: string;
   env?: Record<string, string>;
 }): Promise<SchedulerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/scheduler/main.ts"], {
-    cwd: repoRoot,
+  const worker = await spawnWorker({
+    entry: "workers/scheduler/main.ts",
+    name: "scheduler",
     env: {
-      ...process.env,
       DATABASE_URL: opts.databaseUrl,
       MODELDECK_DATA_DIR: opts.dataDir,
       MODELDECK_LOG_LEVEL: "info",
@@ -98,30 +91,11 @@ export async function startScheduler(opts: {
       MODELDECK_JOB_RETRY_BASE_SECONDS: "0.5",
       ...opts.env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    ready: (out) => out.includes('"msg":"scheduler started"'),
   });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const deadline = Date.now() + 60_000;
-  while (!out.includes('"msg":"scheduler started"')) {
-    if (child.exitCode !== null) throw new Error(`scheduler exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`scheduler did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
-    child,
-    output: () => out,
-    instanceId: () => /"instanceId":"([^"]+)"/.exec(out)?.[1],
-    exited,
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
+    ...worker,
+    instanceId: () => /"instanceId":"([^"]+)"/.exec(worker.output())?.[1],
   };
 }
 

@@ -3,7 +3,6 @@
  * served by the real serving code, either in this process (fast, inspectable) or as real
  * `workers/serving/main.ts` processes (for multi-instance and shutdown behaviour).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,8 +23,8 @@ import { ModelRouter } from "../../../lib/serving/router";
 import { createServingHandler } from "../../../lib/serving/server";
 import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
 import { truncateAll, useTestDatabase } from "../helpers/db";
+import { spawnWorker, type WorkerProcess } from "../helpers/worker";
 
-const repoRoot = path.resolve(import.meta.dirname, "../../..");
 export const ADMIN = { ...SYSTEM_ACTOR, role: "admin" as const };
 
 export async function tempDataDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -183,12 +182,7 @@ export async function startInProcessServing(opts: {
   };
 }
 
-export type ServingProcess = {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
-};
+export type ServingProcess = Omit<WorkerProcess, "exited"> & { url: string };
 
 /** A real serving process (`workers/serving/main.ts`), as the supervisor starts it. */
 export async function startServingProcess(opts: {
@@ -197,10 +191,11 @@ export async function startServingProcess(opts: {
   port: number;
   env?: Record<string, string>;
 }): Promise<ServingProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/serving/main.ts"], {
-    cwd: repoRoot,
+  const url = `http://127.0.0.1:${opts.port}`;
+  const worker = await spawnWorker({
+    entry: "workers/serving/main.ts",
+    name: "serving",
     env: {
-      ...process.env,
       DATABASE_URL: opts.databaseUrl,
       MODELDECK_DATA_DIR: opts.dataDir,
       MODELDECK_SERVING_PORT: String(opts.port),
@@ -209,36 +204,13 @@ export async function startServingProcess(opts: {
       MODELDECK_LOG_LEVEL: "info",
       ...opts.env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    ready: () =>
+      fetch(`${url}/v2/health/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
   });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const url = `http://127.0.0.1:${opts.port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`serving exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`serving did not become ready:\n${out}`);
-    }
-    const ready = await fetch(`${url}/v2/health/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    child,
-    output: () => out,
-    async stop(signal = "SIGTERM") {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  return { url, child: worker.child, output: worker.output, stop: worker.stop };
 }
 
 /** POSTs JSON and returns status, body and headers. */
