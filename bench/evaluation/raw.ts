@@ -1,17 +1,19 @@
 /**
  * Raw batched `session.run` in a fresh process, measured the way the evaluation engine scores:
- * one intra-op thread, batches of 64 as views of a prebuilt Float32Array, the same 16 untimed
- * warm-up batches, then one timed pass over every row. Prints {"rowsPerSecond": n}.
+ * one intra-op thread, batches of `batch` rows (the engine's scoring batch unless told) as
+ * views of a prebuilt Float32Array, the same untimed warm-up batches, then one timed pass over
+ * every row. Prints {"rowsPerSecond": n}.
  *
- *   node --import tsx bench/evaluation/raw.ts <model.onnx> <features> <rows>
+ *   node --import tsx bench/evaluation/raw.ts <model.onnx> <features> <rows> [batch]
  */
 import * as ort from "onnxruntime-node";
+import { SCORING_BATCH, warmUpBatches } from "../../lib/evaluation/score";
 
-const [file, featuresText, rowsText] = process.argv.slice(2);
+const [file, featuresText, rowsText, batchText] = process.argv.slice(2);
 const F = Number(featuresText);
 const N = Number(rowsText);
-const BATCH = 64;
-const WARM_UP_BATCHES = 16;
+const BATCH = batchText ? Number(batchText) : SCORING_BATCH;
+const WARM_UP_BATCHES = warmUpBatches(BATCH);
 
 const session = await ort.InferenceSession.create(file!, {
   graphOptimizationLevel: "all",

@@ -243,13 +243,14 @@ export class LaunchedChild {
 
   /** Lets this process exit while the child idles (a warm child must not hold it open). */
   setHoldsParent(holds: boolean): void {
-    const channel = this.process.channel as { ref?: () => void; unref?: () => void } | undefined;
+    type Refable = { ref?: () => void; unref?: () => void } | null | undefined;
+    const handles: Refable[] = [this.process.channel as Refable, this.process.stderr as Refable];
     if (holds) {
       this.process.ref();
-      channel?.ref?.();
+      for (const h of handles) h?.ref?.();
     } else {
       this.process.unref();
-      channel?.unref?.();
+      for (const h of handles) h?.unref?.();
     }
   }
 
