@@ -13,6 +13,7 @@ import {
   DialogHeader,
   DialogTitle,
   DialogTrigger,
+  type DialogContentProps,
 } from "@/components/ui/dialog";
 
 export type FormDialogProps = {
@@ -24,6 +25,8 @@ export type FormDialogProps = {
   description?: React.ReactNode;
   submitLabel: string;
   submitDisabled?: boolean;
+  /** Dialog width (default md); a tall form scrolls its fields between the fixed header and footer. */
+  size?: DialogContentProps["size"];
   /** Runs on submit; throw (an ApiClientError from apiFetch) to keep the dialog open with the error. */
   onSubmit: (form: FormData) => Promise<void>;
   /** The fields; `error` lets each Field show the API's message for it (`error?.fieldError(name)`). */
@@ -32,7 +35,8 @@ export type FormDialogProps = {
 
 /**
  * The form-in-a-dialog every create/edit action uses: busy state, the API's error (general
- * message on top, field messages beside their fields), Cancel, and closing on success.
+ * message on top, field messages beside their fields), Cancel, and closing on success. The
+ * fields scroll when they are taller than the window; the title and the buttons stay in view.
  */
 export function FormDialog({
   trigger,
@@ -42,6 +46,7 @@ export function FormDialog({
   description,
   submitLabel,
   submitDisabled,
+  size,
   onSubmit,
   children,
 }: FormDialogProps) {
@@ -73,12 +78,13 @@ export function FormDialog({
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       {trigger ? <DialogTrigger asChild>{trigger}</DialogTrigger> : null}
-      <DialogContent>
+      <DialogContent size={size}>
         <DialogHeader>
           <DialogTitle>{title}</DialogTitle>
           {description ? <DialogDescription>{description}</DialogDescription> : null}
         </DialogHeader>
-        <form onSubmit={submit}>
+        {/* contents: body and footer become the dialog's own grid rows, so only the body scrolls. */}
+        <form onSubmit={submit} className="contents">
           <DialogBody className="space-y-4">
             {error && error.fields.length === 0 ? (
               <Alert variant="error">{error.message}</Alert>

@@ -8,8 +8,8 @@ import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Field } from "@/components/ui/field";
-import { Input } from "@/components/ui/input";
 import { NativeSelect } from "@/components/ui/native-select";
+import { NumberField } from "@/components/ui/number-field";
 import type { GateConfig } from "@/lib/evaluation/gate";
 import { METRIC_NAMES, METRICS, type MetricName } from "@/lib/evaluation/metrics";
 import type { ActorRef } from "@/lib/evaluation/types";
@@ -125,54 +125,38 @@ export function GateCard({
                     <option value="lower">lower</option>
                   </NativeSelect>
                 </Field>
-                <Field
+                <NumberField
                   label="Min. absolute improvement"
                   hint="In the metric's units (0.01 = one point of accuracy)."
                   error={error?.fieldError("minAbsoluteImprovement")}
-                >
-                  <Input
-                    name="minAbsoluteImprovement"
-                    type="number"
-                    step="any"
-                    min="0"
-                    defaultValue={gate.minAbsoluteImprovement}
-                  />
-                </Field>
-                <Field
+                  name="minAbsoluteImprovement"
+                  min={0}
+                  defaultValue={gate.minAbsoluteImprovement}
+                />
+                <NumberField
                   label="Min. relative improvement (%)"
                   error={error?.fieldError("minRelativeImprovementPct")}
-                >
-                  <Input
-                    name="minRelativeImprovementPct"
-                    type="number"
-                    step="any"
-                    min="0"
-                    defaultValue={gate.minRelativeImprovementPct}
-                  />
-                </Field>
-                <Field
+                  name="minRelativeImprovementPct"
+                  min={0}
+                  defaultValue={gate.minRelativeImprovementPct}
+                />
+                <NumberField
                   label="Max. p95 latency increase (%)"
                   optional
                   hint="Empty: latency is not checked."
                   error={error?.fieldError("maxLatencyRegressionPct")}
-                >
-                  <Input
-                    name="maxLatencyRegressionPct"
-                    type="number"
-                    step="any"
-                    min="0"
-                    defaultValue={gate.maxLatencyRegressionPct ?? ""}
-                  />
-                </Field>
-                <Field label="Min. dataset rows" error={error?.fieldError("minDatasetRows")}>
-                  <Input
-                    name="minDatasetRows"
-                    type="number"
-                    step="1"
-                    min="0"
-                    defaultValue={gate.minDatasetRows}
-                  />
-                </Field>
+                  name="maxLatencyRegressionPct"
+                  min={0}
+                  defaultValue={gate.maxLatencyRegressionPct ?? ""}
+                />
+                <NumberField
+                  label="Min. dataset rows"
+                  error={error?.fieldError("minDatasetRows")}
+                  name="minDatasetRows"
+                  integer
+                  min={0}
+                  defaultValue={gate.minDatasetRows}
+                />
               </div>
             )}
           </FormDialog>

@@ -3,21 +3,12 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { PencilIcon, PlusIcon } from "lucide-react";
-import { ApiClientError, apiFetch } from "@/components/api-client";
-import { Alert } from "@/components/ui/alert";
+import { apiFetch } from "@/components/api-client";
+import { FormDialog } from "@/components/form-dialog";
 import { Button } from "@/components/ui/button";
-import {
-  Dialog,
-  DialogBody,
-  DialogContent,
-  DialogDescription,
-  DialogFooter,
-  DialogHeader,
-  DialogTitle,
-  DialogTrigger,
-} from "@/components/ui/dialog";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
+import { NumberField } from "@/components/ui/number-field";
 import { SimpleSelect } from "@/components/ui/select";
 import { Textarea } from "@/components/ui/textarea";
 import {
@@ -47,80 +38,6 @@ const TRAINER_HINTS: Record<string, string> = {
 const NONE = "__none__";
 
 export type JobFormChoices = { models: string[]; datasets: string[] };
-
-/**
- * FormDialog's behaviour (busy state, the API's errors by field, closing on success) for a
- * taller form: wide, and the form's body scrolls between the fixed header and footer.
- */
-function JobDialog({
-  trigger,
-  title,
-  description,
-  submitLabel,
-  onSubmit,
-  children,
-}: {
-  trigger: React.ReactElement;
-  title: string;
-  description: string;
-  submitLabel: string;
-  onSubmit: (form: FormData) => Promise<void>;
-  children: (error: ApiClientError | null) => React.ReactNode;
-}) {
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<ApiClientError | null>(null);
-  const [busy, setBusy] = useState(false);
-  return (
-    <Dialog
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        if (!next) setError(null);
-      }}
-    >
-      <DialogTrigger asChild>{trigger}</DialogTrigger>
-      <DialogContent size="lg">
-        <DialogHeader>
-          <DialogTitle>{title}</DialogTitle>
-          <DialogDescription>{description}</DialogDescription>
-        </DialogHeader>
-        <form
-          className="contents"
-          onSubmit={async (event) => {
-            event.preventDefault();
-            setBusy(true);
-            setError(null);
-            try {
-              await onSubmit(new FormData(event.currentTarget));
-              setOpen(false);
-            } catch (e) {
-              setError(
-                e instanceof ApiClientError ? e : new ApiClientError(String(e), 0, "network"),
-              );
-            } finally {
-              setBusy(false);
-            }
-          }}
-        >
-          <DialogBody className="space-y-4">
-            {error && error.fields.length === 0 ? (
-              <Alert variant="error">{error.message}</Alert>
-            ) : null}
-            {children(error)}
-          </DialogBody>
-          <DialogFooter>
-            <Button type="button" variant="outline" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" variant="primary" loading={busy}>
-              {submitLabel}
-            </Button>
-          </DialogFooter>
-        </form>
-      </DialogContent>
-    </Dialog>
-  );
-}
 
 function browserTimezone(): string {
   try {
@@ -194,7 +111,8 @@ export function JobFormDialog({
   const editing = job !== undefined;
 
   return (
-    <JobDialog
+    <FormDialog
+      size="lg"
       trigger={
         editing ? (
           <Button variant="outline">
@@ -348,19 +266,16 @@ export function JobFormDialog({
                 )}
               </Field>
               {trainer === "external" ? (
-                <Field
+                <NumberField
                   label="Time limit (seconds)"
                   hint="The trainer command is stopped after this long and the run fails."
                   error={error?.fieldError("action.timeLimitSeconds")}
-                >
-                  <Input
-                    name="timeLimitSeconds"
-                    type="number"
-                    min={1}
-                    max={86400}
-                    defaultValue={action?.type === "retrain" ? action.timeLimitSeconds : 1800}
-                  />
-                </Field>
+                  name="timeLimitSeconds"
+                  integer
+                  min={1}
+                  max={86400}
+                  defaultValue={action?.type === "retrain" ? action.timeLimitSeconds : 1800}
+                />
               ) : null}
               <label className="flex items-start gap-2 text-sm">
                 <input
@@ -399,6 +314,6 @@ export function JobFormDialog({
           )}
         </>
       )}
-    </JobDialog>
+    </FormDialog>
   );
 }
