@@ -42,7 +42,7 @@ async function exposedSeries(): Promise<{ names: Set<string>; labels: Map<string
   const names = new Set<string>();
   const labels = new Map<string, Set<string>>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
-    const suffixes = m.type === "histogram" ? ["_bucket", "_sum", "_count"] : [""];
+    const suffixes = String(m.type) === "histogram" ? ["_bucket", "_sum", "_count"] : [""];
     for (const s of suffixes) names.add(m.name + s);
     const set = new Set<string>();
     for (const value of m.values) for (const l of Object.keys(value.labels ?? {})) set.add(l);
