@@ -267,7 +267,11 @@ function DriftTable({ features, minRows }: { features: FeatureDrift[]; minRows: 
               </TD>
               <TD>{f.statistic === "psi" ? "PSI" : "χ² p-value"}</TD>
               <TD numeric className="font-mono">
-                {f.score === null ? "—" : f.statistic === "psi" ? fmt(f.score) : fmtP(f.score)}
+                {f.score === null
+                  ? "—"
+                  : f.statistic === "psi"
+                    ? f.score.toFixed(3)
+                    : fmtP(f.score)}
               </TD>
               <TD numeric muted>
                 {f.statistic === "psi" ? `≥ ${f.threshold}` : `< ${f.threshold}`}
