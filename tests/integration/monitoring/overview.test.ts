@@ -33,13 +33,12 @@ describe("getMonitoringOverview", () => {
       db.client.model.create({
         data: { name, task, createdByType: "system", createdByLabel: "system" },
       });
-    [busy, quiet, idle] = (
-      await Promise.all([
-        model("ov-busy", "classification"),
-        model("ov-quiet", "regression"),
-        model("ov-idle", "classification"),
-      ])
-    ).map((m) => m.id);
+    const [busyModel, quietModel, idleModel] = await Promise.all([
+      model("ov-busy", "classification"),
+      model("ov-quiet", "regression"),
+      model("ov-idle", "classification"),
+    ]);
+    [busy, quiet, idle] = [busyModel.id, quietModel.id, idleModel.id];
     for (let k = 0; k < 60; k++) {
       const at = new Date(from + k * MINUTE + 5_000);
       // busy: v1 fast every minute; v2 slow, only in the second half hour.
