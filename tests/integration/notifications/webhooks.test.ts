@@ -18,6 +18,8 @@ import {
   type WebhookSettings,
 } from "../../../lib/notifications";
 import { claimDelivery, LOST_ATTEMPT_ERROR } from "../../../lib/notifications/queue";
+import { createJob, runJobNow } from "../../../lib/jobs";
+import { claimNextRun, endAttempt } from "../../../lib/jobs/runs";
 import { createModel, createVersion, setAlias } from "../../../lib/registry";
 import { createTestPrisma, useTestDatabase } from "../helpers/db";
 
@@ -466,6 +468,46 @@ describe("webhooks (lib/notifications)", () => {
       include: { version: true },
     });
     expect(alias.version.version).toBe(1);
+  });
+
+  it("publishes job.failed when a run ends failed, not while it is retried", async () => {
+    await createWebhook(db.client, ADMIN, {
+      name: "jobs",
+      url: "https://hooks.example/j",
+      events: ["job.failed"],
+    });
+    const actor = { type: "system" as const, label: "jobs-test", role: "admin" as const };
+    await createModel(db.client, actor, { name: "churn", task: "classification" });
+    const job = await createJob(db.client, actor, {
+      name: "nightly-import",
+      model: "churn",
+      schedule: "0 3 * * *",
+      timezone: "UTC",
+      action: { type: "import", directory: "incoming" },
+    });
+    const queued = await runJobNow(db.client, actor, job.id);
+    const run = (await claimNextRun(db.client, "s1", 30_000))!;
+    expect(run.id).toBe(queued.id);
+    await db.client.jobRun.update({ where: { id: run.id }, data: { maxAttempts: 2 } });
+    const retry = { status: "failed" as const, error: "disk busy.", retryable: true };
+    expect(await endAttempt(db.client, run.id, "s1", retry, 0)).toBe("retrying");
+    expect(await deliveryRows()).toHaveLength(0);
+    const again = (await claimNextRun(db.client, "s1", 30_000))!;
+    expect(again.attempt).toBe(2);
+    expect(await endAttempt(db.client, run.id, "s1", { ...retry, error: "disk gone." }, 0)).toBe(
+      "failed",
+    );
+    const rows = await deliveryRows();
+    expect(rows.map((r) => r.eventType)).toEqual(["job.failed"]);
+    expect(JSON.parse(rows[0]!.body).data).toEqual({
+      runId: run.id,
+      jobId: job.id,
+      job: "nightly-import",
+      model: "churn",
+      attempt: 2,
+      trigger: "manual",
+      error: "disk gone.",
+    });
   });
 
   it("retries an attempt whose scheduler died (lease expired), logging the lost attempt", async () => {
