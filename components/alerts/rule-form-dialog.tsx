@@ -197,7 +197,6 @@ export function AlertRuleFormDialog({
               defaultValue={rule?.threshold ?? ""}
               placeholder={def.unit === "ms" ? "250" : def.max === 1 ? "0.9" : "1"}
               error={error?.fieldError("threshold")}
-              inputProps={{ "aria-label": `Threshold in ${def.unit}` }}
             />
           </div>
           <div className="grid items-start gap-4 sm:grid-cols-3">
