@@ -34,6 +34,7 @@ export type RetentionResult = {
   predictionLog: number;
   feedback: number;
   rollups: number;
+  blocks: number;
   /** DELETE statements run (each its own short transaction). */
   batches: number;
 };
@@ -110,8 +111,17 @@ export async function enforceRetention(
       batchSize,
     ),
   );
-  const result = { predictionLog, feedback, rollups, batches };
-  if (predictionLog + feedback + rollups > 0) {
+  // Their 30-minute blocks (lib/monitoring/blocks.ts) go with them.
+  const blocks = await drain(() =>
+    db.$executeRawUnsafe(
+      `DELETE FROM metric_rollup_block WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM metric_rollup_block WHERE start < ${UTC_PARAM(1)} LIMIT $2))`,
+      rollupCutoff.getTime(),
+      batchSize,
+    ),
+  );
+  const result = { predictionLog, feedback, rollups, blocks, batches };
+  if (predictionLog + feedback + rollups + blocks > 0) {
     options.log?.info(
       { ...result, logCutoff, rollupCutoff },
       "retention deleted old monitoring data",

@@ -1,8 +1,9 @@
 import { ApiError, notFound } from "../api/errors";
 import type { PrismaClient } from "../db/generated/client";
-import { getGate } from "../evaluation/gates";
-import { METRICS, metricValue, type QualityMetrics } from "../evaluation/metrics";
+import { defaultGate, type GateDirection } from "../evaluation/gate";
+import { METRICS, metricValue, type MetricName, type QualityMetrics } from "../evaluation/metrics";
 import { isValidModelName } from "../registry/names";
+import { BLOCK_SECONDS, compactedUntil, HISTOGRAM_SUMS, utcParam } from "./blocks";
 import { addCounts, emptyCounts, quantileOfCounts } from "./histogram";
 import {
   autoStepSeconds,
@@ -86,6 +87,7 @@ export type MetricsSeries = {
 /** One bucket of one version as the query returns it (sums over its minutes). */
 type BucketRow = {
   version: number;
+  /** Bucket start, ms since the epoch. */
   bucket: number;
   requests: number;
   errors: number;
@@ -98,10 +100,11 @@ type BucketRow = {
   correct: number;
   absErrorSum: number;
   sqErrorSum: number;
-  latencyBuckets: Array<number | bigint> | null;
+  latencyBuckets: number[] | null;
 };
 
 const MINUTE_MS = 60_000;
+const BLOCK_MS = BLOCK_SECONDS * 1000;
 
 function invalid(field: string, message: string): ApiError {
   return new ApiError("validation_failed", `Invalid request: ${field} ${message}.`, {
@@ -178,41 +181,117 @@ function figures(
   };
 }
 
-/** The per-(version, bucket) sums of a model's rollups in [fromMs, toMs). */
+const BUCKET = (step: number, column: string) =>
+  `(extract(epoch FROM date_bin('${step} seconds', ${column}, timestamp '1970-01-01')) * 1000)::float8`;
+
+/**
+ * The per-(version, bucket) sums of a model's rollups in [fromMs, toMs): request and latency
+ * counters from the 30-minute blocks where they are complete and the step is whole blocks,
+ * from the minutes elsewhere; feedback counters always from the minutes (blocks do not hold
+ * them). The parts run concurrently and are added up per bucket.
+ */
 export async function readRollupBuckets(
   db: PrismaClient,
   modelId: string,
   fromMs: number,
   toMs: number,
   stepSeconds: number,
+  /** rollup_compaction.compactedUntil, when the caller has read it already. */
+  compacted?: number | null,
 ): Promise<BucketRow[]> {
-  // minute is a UTC timestamp without zone: extract(epoch) reads it as UTC.
-  return db.$queryRawUnsafe<BucketRow[]>(
-    `SELECT version,
-            (floor(extract(epoch FROM minute) / $4) * $4)::float8 AS bucket,
-            sum(requests)::float8 AS requests,
-            sum(errors)::float8 AS errors,
-            sum("clientErrors")::float8 AS "clientErrors",
-            sum(rows)::float8 AS rows,
-            sum("latencySumMs") AS "latencySumMs",
-            max("latencyMaxMs") AS "latencyMaxMs",
-            max(requests)::float8 AS "maxMinuteRequests",
-            sum(labelled)::float8 AS labelled,
-            sum(correct)::float8 AS correct,
-            sum("absErrorSum") AS "absErrorSum",
-            sum("sqErrorSum") AS "sqErrorSum",
-            modeldeck_sum_counts("latencyBuckets") AS "latencyBuckets"
-       FROM metric_rollup
-      WHERE "modelId" = $1::uuid AND version > 0
-        AND minute >= to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC'
-        AND minute < to_timestamp($3 / 1000.0) AT TIME ZONE 'UTC'
-      GROUP BY 1, 2
-      ORDER BY 1, 2`,
-    modelId,
-    fromMs,
-    toMs,
-    stepSeconds,
-  );
+  const watermark =
+    stepSeconds % BLOCK_SECONDS === 0
+      ? compacted !== undefined
+        ? compacted
+        : await compactedUntil(db)
+      : null;
+  const blocksUntil =
+    watermark === null
+      ? fromMs
+      : Math.max(fromMs, Math.min(watermark, Math.floor(toMs / BLOCK_MS) * BLOCK_MS));
+  const counters = (table: "metric_rollup" | "metric_rollup_block", a: number, b: number) => {
+    const time = table === "metric_rollup" ? "minute" : "start";
+    const maxMinute = table === "metric_rollup" ? "max(requests)" : `max("maxMinuteRequests")`;
+    const feedback =
+      table === "metric_rollup"
+        ? `sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
+           sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum",`
+        : "";
+    return db.$queryRawUnsafe<BucketRow[]>(
+      `SELECT version, ${BUCKET(stepSeconds, time)} AS bucket,
+              sum(requests)::float8 AS requests, sum(errors)::float8 AS errors,
+              sum("clientErrors")::float8 AS "clientErrors", sum(rows)::float8 AS rows,
+              sum("latencySumMs") AS "latencySumMs", max("latencyMaxMs") AS "latencyMaxMs",
+              ${maxMinute}::float8 AS "maxMinuteRequests", ${feedback}
+              ARRAY[${HISTOGRAM_SUMS}]::float8[] AS "latencyBuckets"
+         FROM ${table}
+        WHERE "modelId" = $1::uuid AND version > 0
+          AND ${time} >= ${utcParam(2)} AND ${time} < ${utcParam(3)}
+        GROUP BY 1, 2`,
+      modelId,
+      a,
+      b,
+    );
+  };
+  const parts = await Promise.all([
+    blocksUntil > fromMs ? counters("metric_rollup_block", fromMs, blocksUntil) : [],
+    blocksUntil < toMs ? counters("metric_rollup", blocksUntil, toMs) : [],
+    blocksUntil > fromMs
+      ? db.$queryRawUnsafe<BucketRow[]>(
+          `SELECT version, ${BUCKET(stepSeconds, "minute")} AS bucket,
+                  sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
+                  sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum"
+             FROM metric_rollup
+            WHERE "modelId" = $1::uuid AND version > 0 AND labelled <> 0
+              AND minute >= ${utcParam(2)} AND minute < ${utcParam(3)}
+            GROUP BY 1, 2`,
+          modelId,
+          fromMs,
+          blocksUntil,
+        )
+      : [],
+  ]);
+  const merged = new Map<string, BucketRow>();
+  for (const row of parts.flat() as Array<
+    Partial<BucketRow> & { version: number; bucket: number }
+  >) {
+    const key = `${row.version}|${row.bucket}`;
+    let into = merged.get(key);
+    if (!into) {
+      into = {
+        version: row.version,
+        bucket: row.bucket,
+        requests: 0,
+        errors: 0,
+        clientErrors: 0,
+        rows: 0,
+        latencySumMs: 0,
+        latencyMaxMs: 0,
+        maxMinuteRequests: 0,
+        labelled: 0,
+        correct: 0,
+        absErrorSum: 0,
+        sqErrorSum: 0,
+        latencyBuckets: null,
+      };
+      merged.set(key, into);
+    }
+    into.requests += row.requests ?? 0;
+    into.errors += row.errors ?? 0;
+    into.clientErrors += row.clientErrors ?? 0;
+    into.rows += row.rows ?? 0;
+    into.latencySumMs += row.latencySumMs ?? 0;
+    into.latencyMaxMs = Math.max(into.latencyMaxMs, row.latencyMaxMs ?? 0);
+    into.maxMinuteRequests = Math.max(into.maxMinuteRequests, row.maxMinuteRequests ?? 0);
+    into.labelled += row.labelled ?? 0;
+    into.correct += row.correct ?? 0;
+    into.absErrorSum += row.absErrorSum ?? 0;
+    into.sqErrorSum += row.sqErrorSum ?? 0;
+    if (row.latencyBuckets) {
+      into.latencyBuckets = addCounts(into.latencyBuckets ?? emptyCounts(), row.latencyBuckets);
+    }
+  }
+  return [...merged.values()].sort((a, b) => a.version - b.version || a.bucket - b.bucket);
 }
 
 export async function getModelMetrics(
@@ -221,18 +300,23 @@ export async function getModelMetrics(
   query: MetricsQuery,
   now = Date.now(),
 ): Promise<MetricsSeries> {
-  const model = isValidModelName(modelName)
-    ? await db.model.findUnique({
-        where: { name: modelName },
-        select: {
-          id: true,
-          name: true,
-          task: true,
-          versions: { select: { id: true, version: true }, orderBy: { version: "asc" } },
-          aliases: { select: { name: true, version: { select: { version: true } } } },
-        },
-      })
-    : null;
+  // One round trip for the model (with its gate) and the blocks' watermark, one for the rest.
+  const [model, compacted] = await Promise.all([
+    isValidModelName(modelName)
+      ? db.model.findUnique({
+          where: { name: modelName },
+          select: {
+            id: true,
+            name: true,
+            task: true,
+            versions: { select: { id: true, version: true }, orderBy: { version: "asc" } },
+            aliases: { select: { name: true, version: { select: { version: true } } } },
+            gate: { select: { primaryMetric: true, direction: true } },
+          },
+        })
+      : null,
+    compactedUntil(db),
+  ]);
   if (!model) throw notFound(`Model ${JSON.stringify(modelName)}`);
   const { fromMs: askedFrom, toMs, stepSeconds } = resolveRange(query, now);
   const asked = parseVersions(query.version);
@@ -248,8 +332,17 @@ export async function getModelMetrics(
   const task = model.task as MetricsSeries["task"];
 
   const [rows, evaluations] = await Promise.all([
-    readRollupBuckets(db, model.id, fromMs, endMs, stepSeconds),
-    latestEvaluations(db, model.name, model.id),
+    readRollupBuckets(db, model.id, fromMs, endMs, stepSeconds, compacted),
+    latestEvaluations(
+      db,
+      model.id,
+      model.gate
+        ? {
+            primaryMetric: model.gate.primaryMetric as MetricName,
+            direction: model.gate.direction as GateDirection,
+          }
+        : defaultGate(task),
+    ),
   ]);
 
   // Every version's traffic counts in the shares, whichever versions were asked for.
@@ -291,8 +384,8 @@ export async function getModelMetrics(
     for (const b of buckets) {
       if (b.requests === 0 && b.labelled === 0) continue;
       const counts = b.latencyBuckets ?? [];
-      const seconds = (Math.min(b.bucket * 1000 + stepMs, endMs) - b.bucket * 1000) / 1000;
-      const time = b.bucket * 1000;
+      const seconds = (Math.min(b.bucket + stepMs, endMs) - b.bucket) / 1000;
+      const time = b.bucket;
       points.push({
         time,
         start: new Date(time).toISOString(),
@@ -332,11 +425,10 @@ export async function getModelMetrics(
 /** Each version's latest succeeded evaluation, as the overlay shows it. */
 async function latestEvaluations(
   db: PrismaClient,
-  modelName: string,
   modelId: string,
+  gate: { primaryMetric: MetricName; direction: GateDirection },
 ): Promise<Map<number, EvaluationMark>> {
-  const [gate, rows] = await Promise.all([
-    getGate(db, modelName),
+  const [rows] = await Promise.all([
     db.evaluation.findMany({
       where: { modelId, status: "succeeded" },
       orderBy: [{ versionId: "asc" }, { finishedAt: "desc" }],

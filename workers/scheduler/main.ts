@@ -8,8 +8,10 @@ import { loadJobSettings } from "../../lib/jobs/settings";
 import { SystemTasks } from "../../lib/jobs/system-tasks";
 import { createLogger } from "../../lib/log";
 import { WebhookDispatcher } from "../../lib/notifications/dispatcher";
+import { webhookRetentionTask } from "../../lib/notifications/retention";
 import { loadWebhookSettings } from "../../lib/notifications/settings";
 import { driftSnapshotTask } from "../../lib/monitoring/drift";
+import { rollupCompactionTask } from "../../lib/monitoring/blocks";
 import { retentionTask } from "../../lib/monitoring/retention";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
@@ -48,11 +50,12 @@ const batches = new BatchPoller({
 
 // Webhook deliveries (lib/notifications): a Postgres queue shared by every scheduler, woken
 // by NOTIFY when events are published.
+const webhookSettings = loadWebhookSettings();
 const webhooks = new WebhookDispatcher({
   db,
   instanceId,
   log,
-  settings: loadWebhookSettings(),
+  settings: webhookSettings,
   connectionString: process.env.DATABASE_URL!,
 });
 
@@ -64,6 +67,8 @@ systemTasks.add(
   alertEvaluationTask({ db, log, intervalSeconds: getConfig().alertEvaluationSeconds }),
 );
 systemTasks.add(retentionTask({ db, log, policy: getConfig().retention }));
+systemTasks.add(rollupCompactionTask({ db, log }));
+systemTasks.add(webhookRetentionTask({ db, log, days: webhookSettings.retentionDays }));
 
 const heartbeat = startHeartbeat(
   db,

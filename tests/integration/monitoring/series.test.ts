@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
+import { compactRollups, compactedUntil } from "../../../lib/monitoring/blocks";
 import { LATENCY_GROWTH } from "../../../lib/monitoring/histogram";
 import { submitFeedback } from "../../../lib/monitoring/feedback";
 import { getModelMetrics, type MetricsSeries } from "../../../lib/monitoring/series";
@@ -169,9 +170,44 @@ const pointsOf = (s: MetricsSeries, version: number) =>
   s.versions.find((v) => v.version === version)!.points;
 
 describe("metrics series from the rollups", () => {
-  it("equals the aggregates recomputed from the raw log, at 1-minute and 15-minute steps", async () => {
-    for (const step of ["1m", "15m"]) {
-      const stepSeconds = step === "1m" ? 60 : 900;
+  it("equals the aggregates recomputed from the raw log, from minutes and from 30-minute blocks", async () => {
+    await checkAgainstRaw(["1m", "15m", "30m", "1h"]);
+    // Blocks complete up to T0 + 1.5 h: 30m reads blocks then minutes; 1h buckets straddle.
+    const run = await compactRollups(db.client, { now: new Date(T0 + 2 * HOUR) });
+    expect(run.until).toBe(T0 + 1.5 * HOUR);
+    expect(await compactedUntil(db.client)).toBe(T0 + 1.5 * HOUR);
+    const blocks = await db.client.metricRollupBlock.count();
+    expect(blocks).toBe(5); // v2: three blocks; v1: two (silent after 1 h)
+    await checkAgainstRaw(["30m", "1h", "15m"]);
+    // A late flush into a compacted block: read from the block, it shows after the next run.
+    const late = traffic(v2, {
+      startMs: T0 + 10 * 60_000,
+      spanMs: 1,
+      count: 3,
+      seed: 9,
+      predict: (rows) => Array.from({ length: rows }, () => "y"),
+    });
+    await sink.insert(late, "test"); // not in `records`: no feedback expected for these
+    await compactRollups(db.client, { now: new Date(T0 + 2 * HOUR + 60_000) });
+    await checkAgainstRaw(["30m", "1h"]);
+    // Complete up to the end: whole-block steps read blocks only.
+    await compactRollups(db.client, { now: new Date(T0 + 4 * HOUR) });
+    expect(await compactedUntil(db.client)).toBe(T0 + 3.5 * HOUR);
+    await checkAgainstRaw(["30m", "1h", "1d", "5m"]);
+  });
+});
+
+async function checkAgainstRaw(steps: string[]) {
+  {
+    for (const step of steps) {
+      const stepSeconds = {
+        "1m": 60,
+        "5m": 300,
+        "15m": 900,
+        "30m": 1800,
+        "1h": 3600,
+        "1d": 86_400,
+      }[step]!;
       const series = await getModelMetrics(db.client, "clf", { ...range, step });
       expect(series.step).toBe(stepSeconds);
       const raw = await rawBuckets(stepSeconds);
@@ -202,8 +238,10 @@ describe("metrics series from the rollups", () => {
         expect(p.accuracy).toBeCloseTo(a.correct / a.labelled, 12);
       }
     }
-  });
+  }
+}
 
+describe("metrics series, other properties", () => {
   it("reports live accuracy that matches the truth the test sent", async () => {
     const series = await getModelMetrics(db.client, "clf", { ...range, step: "1h" });
     for (const [served, answer] of [
