@@ -17,6 +17,8 @@ const envSchema = z.object({
   MODELDECK_WEBHOOK_POLL_SECONDS: seconds(2, 0.05, 60),
   /** Attempts one scheduler has in flight at once (each to a different delivery). */
   MODELDECK_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Days finished deliveries stay in the delivery log. */
+  MODELDECK_WEBHOOK_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
 });
 
 export type WebhookSettings = {
@@ -25,6 +27,7 @@ export type WebhookSettings = {
   retryMaxMs: number;
   pollMs: number;
   concurrency: number;
+  retentionDays: number;
 };
 
 export function loadWebhookSettings(
@@ -42,6 +45,7 @@ export function loadWebhookSettings(
     retryMaxMs: Math.round(e.MODELDECK_WEBHOOK_RETRY_MAX_SECONDS * 1000),
     pollMs: Math.round(e.MODELDECK_WEBHOOK_POLL_SECONDS * 1000),
     concurrency: e.MODELDECK_WEBHOOK_CONCURRENCY,
+    retentionDays: e.MODELDECK_WEBHOOK_RETENTION_DAYS,
   };
 }
 

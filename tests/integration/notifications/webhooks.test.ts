@@ -18,6 +18,7 @@ import {
   type WebhookSettings,
 } from "../../../lib/notifications";
 import { claimDelivery, LOST_ATTEMPT_ERROR } from "../../../lib/notifications/queue";
+import { deleteOldDeliveries } from "../../../lib/notifications/retention";
 import { createJob, runJobNow } from "../../../lib/jobs";
 import { claimNextRun, endAttempt } from "../../../lib/jobs/runs";
 import { createModel, createVersion, setAlias } from "../../../lib/registry";
@@ -96,6 +97,7 @@ const FAST: WebhookSettings = {
   retryMaxMs: 200,
   pollMs: 25,
   concurrency: 4,
+  retentionDays: 30,
 };
 
 describe("webhooks (lib/notifications)", () => {
@@ -508,6 +510,40 @@ describe("webhooks (lib/notifications)", () => {
       trigger: "manual",
       error: "disk gone.",
     });
+  });
+
+  it("deletes finished deliveries past the retention, never pending ones", async () => {
+    const r = await receiver();
+    const { webhook } = await createWebhook(db.client, ADMIN, {
+      name: "old",
+      url: r.url,
+      events: ["job.failed"],
+    });
+    for (let i = 0; i < 3; i++) await sendTestEvent(db.client, ADMIN, webhook.id);
+    const d = dispatcher();
+    for (let i = 0; i < 3; i++) await d.pollOnce();
+    await d.idle();
+    await sendTestEvent(db.client, ADMIN, webhook.id); // still pending
+    const rows = await deliveryRows();
+    expect(rows.map((x) => x.status).sort()).toEqual([
+      "pending",
+      "succeeded",
+      "succeeded",
+      "succeeded",
+    ]);
+    const old = rows.filter((x) => x.status === "succeeded").slice(0, 2);
+    await db.client.webhookDelivery.updateMany({
+      where: { id: { in: old.map((x) => x.id) } },
+      data: { finishedAt: new Date(Date.now() - 40 * 86_400_000) },
+    });
+    await db.client.webhookDelivery.updateMany({
+      where: { status: "pending" },
+      data: { createdAt: new Date(Date.now() - 40 * 86_400_000) },
+    });
+    expect(await deleteOldDeliveries(db.client, new Date(Date.now() - 30 * 86_400_000))).toBe(2);
+    const left = await deliveryRows();
+    expect(left.map((x) => x.status).sort()).toEqual(["pending", "succeeded"]);
+    expect(await db.client.webhookDeliveryAttempt.count()).toBe(1);
   });
 
   it("retries an attempt whose scheduler died (lease expired), logging the lost attempt", async () => {
