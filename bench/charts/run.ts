@@ -237,6 +237,7 @@ async function main() {
     }
     // The scheduler's compaction task, caught up to the end of the data (as it would be).
     const tc = Date.now();
+    await client.query("TRUNCATE metric_rollup_block, rollup_compaction"); // a full backfill
     const compaction = await compactRollups(db, { now: new Date(endMs + BLOCK_GRACE_MS) });
     progress(
       `30-minute blocks up to ${new Date(compaction.until).toISOString()} (${compaction.chunks} chunks, ${((Date.now() - tc) / 1000).toFixed(1)} s)`,

@@ -4,18 +4,22 @@ import type { Logger } from "../log";
 import { LATENCY_BUCKET_COUNT } from "./histogram";
 
 /**
- * 30-minute blocks of the rollups (table metric_rollup_block): the request and latency
- * counters of closed half hours, summed from the minutes by a scheduler task, so a chart
- * over a week reads 336 rows per version instead of 10,080 (merging 65 histogram counts per
- * row is what long ranges cost; bench/charts).
+ * 30-minute blocks of the rollups (table metric_rollup_block): the counters of closed half
+ * hours, summed from the minutes by a scheduler task, so a chart over a week reads 336 rows
+ * per version instead of 10,080 (merging 65 histogram counts per row is what long ranges
+ * cost; bench/charts).
  *
- * Blocks are derived data, never written by serving or feedback: each run recomputes, from
- * metric_rollup, every block from a little before the watermark (`rollup_compaction.
- * compactedUntil`) up to the last closed block, then moves the watermark. Readers use
- * blocks before the watermark and minutes after it (lib/monitoring/series.ts), and always
- * take feedback counters from the minutes, so feedback is never stale or raced.
- * Late prediction-log flushes into an already compacted block are picked up because each
- * run recomputes the RECOMPUTE_MS before the watermark as well.
+ * Each run recomputes, from metric_rollup, every block from a little before the watermark
+ * (`rollup_compaction.compactedUntil`) up to the last closed block, then moves the
+ * watermark. Readers use blocks before the watermark and minutes after it
+ * (lib/monitoring/series.ts). Late prediction-log flushes into an already compacted block
+ * are picked up because each run recomputes RECOMPUTE_MS before the watermark as well.
+ *
+ * Feedback for a prediction in a compacted block adds to the block too (feedback.ts). The
+ * two never race: feedback holds a share lock on the rollup_compaction row for its whole
+ * transaction, compaction an exclusive one, so a compaction reads the minutes only after
+ * every feedback in flight has committed, and feedback reads the watermark only after any
+ * running compaction has.
  */
 
 export const BLOCK_SECONDS = 1800;
@@ -67,6 +71,12 @@ export async function compactRollups(
       if (options.signal?.aborted) break;
       const b = Math.min(a + CHUNK_MS, target);
       await db.$transaction(async (tx) => {
+        await tx.rollupCompaction.upsert({
+          where: { id: 1 },
+          create: { id: 1, compactedUntil: new Date(watermark ?? a) },
+          update: {},
+        });
+        await tx.$queryRawUnsafe(`SELECT 1 FROM rollup_compaction WHERE id = 1 FOR UPDATE`);
         // Blocks whose minutes are gone (retention) go too; the rest are rewritten whole.
         await tx.$executeRawUnsafe(
           `DELETE FROM metric_rollup_block WHERE start >= ${utcParam(1)} AND start < ${utcParam(2)}`,
@@ -76,20 +86,24 @@ export async function compactRollups(
         await tx.$executeRawUnsafe(
           `INSERT INTO metric_rollup_block AS k
              ("modelId", version, start, requests, errors, "clientErrors", rows, "latencySumMs",
-              "latencyMaxMs", "maxMinuteRequests", "latencyBuckets")
+              "latencyMaxMs", "maxMinuteRequests", "latencyBuckets", labelled, correct,
+              "absErrorSum", "sqErrorSum")
            SELECT "modelId", version,
                   date_bin('${BLOCK_SECONDS} seconds', minute, timestamp '1970-01-01'),
                   sum(requests), sum(errors), sum("clientErrors"), sum(rows), sum("latencySumMs"),
-                  max("latencyMaxMs"), max(requests), ARRAY[${HISTOGRAM_SUMS}]::bigint[]
+                  max("latencyMaxMs"), max(requests), ARRAY[${HISTOGRAM_SUMS}]::bigint[],
+                  sum(labelled), sum(correct), sum("absErrorSum"), sum("sqErrorSum")
              FROM metric_rollup
-            WHERE minute >= ${utcParam(1)} AND minute < ${utcParam(2)} AND requests > 0
+            WHERE minute >= ${utcParam(1)} AND minute < ${utcParam(2)} AND (requests > 0 OR labelled <> 0)
             GROUP BY 1, 2, 3
            ON CONFLICT ("modelId", version, start) DO UPDATE SET
              requests = EXCLUDED.requests, errors = EXCLUDED.errors,
              "clientErrors" = EXCLUDED."clientErrors", rows = EXCLUDED.rows,
              "latencySumMs" = EXCLUDED."latencySumMs", "latencyMaxMs" = EXCLUDED."latencyMaxMs",
              "maxMinuteRequests" = EXCLUDED."maxMinuteRequests",
-             "latencyBuckets" = EXCLUDED."latencyBuckets"`,
+             "latencyBuckets" = EXCLUDED."latencyBuckets", labelled = EXCLUDED.labelled,
+             correct = EXCLUDED.correct, "absErrorSum" = EXCLUDED."absErrorSum",
+             "sqErrorSum" = EXCLUDED."sqErrorSum"`,
           a,
           b,
         );

@@ -2,7 +2,10 @@ import type { Actor } from "../audit";
 import type { PrismaClient } from "../db/generated/client";
 import type { OnnxSignature } from "../onnx/types";
 import { classNamesOf } from "../onnx/readout";
+import { BLOCK_SECONDS } from "./blocks";
 import { minuteOf } from "./rollups";
+
+const BLOCK_MS = BLOCK_SECONDS * 1000;
 import {
   parsePredicted,
   scoreFeedback,
@@ -101,6 +104,13 @@ export async function submitFeedback(
   const ids = [...lastIndex.keys()];
 
   await db.$transaction(async (tx) => {
+    // Serialised with the rollup-block compaction (lib/monitoring/blocks.ts): it waits for
+    // this transaction, or this one for it, so the watermark read here stays true until commit.
+    const [state] = await tx.$queryRawUnsafe<{ until: number }[]>(
+      `SELECT (extract(epoch FROM "compactedUntil") * 1000)::float8 AS until
+         FROM rollup_compaction WHERE id = 1 FOR SHARE`,
+    );
+    const compactedUntil = state?.until ?? -Infinity;
     // Locking the logged predictions serialises feedback for the same request (two clients
     // sending it at once both see the other's row, never neither), in one fixed order so
     // concurrent batches cannot deadlock. Serving only inserts log rows, so it never waits.
@@ -219,9 +229,13 @@ export async function submitFeedback(
       actor.id ?? null,
       actor.label,
     );
-    await addFeedbackToRollups(
+    const sorted = [...deltas.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, d]) => d);
+    await addFeedbackToRollups(tx, sorted);
+    await addFeedbackToBlocks(
       tx,
-      [...deltas.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d),
+      sorted.filter((d) => d.minute.getTime() < compactedUntil),
     );
   }, TX_OPTIONS);
 
@@ -292,5 +306,44 @@ async function addFeedbackToRollups(tx: Tx, deltas: FeedbackDelta[]): Promise<vo
     deltas.map((d) => d.correct),
     deltas.map((d) => d.absErrorSum),
     deltas.map((d) => d.sqErrorSum),
+  );
+}
+
+/** The same deltas added to compacted 30-minute blocks (in key order, like the minutes). */
+async function addFeedbackToBlocks(tx: Tx, deltas: FeedbackDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  const blocks = new Map<string, FeedbackDelta>();
+  for (const d of deltas) {
+    const start = new Date(Math.floor(d.minute.getTime() / BLOCK_MS) * BLOCK_MS);
+    const key = `${d.modelId}|${String(d.version).padStart(10, "0")}|${start.toISOString()}`;
+    const b = blocks.get(key);
+    if (b) {
+      b.labelled += d.labelled;
+      b.correct += d.correct;
+      b.absErrorSum += d.absErrorSum;
+      b.sqErrorSum += d.sqErrorSum;
+    } else blocks.set(key, { ...d, minute: start });
+  }
+  const list = [...blocks.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, d]) => d);
+  await tx.$executeRawUnsafe(
+    `INSERT INTO metric_rollup_block AS k
+       ("modelId", version, start, "latencyBuckets", labelled, correct, "absErrorSum", "sqErrorSum")
+     SELECT m, v, t, '{}', l, c, ae, se
+       FROM unnest($1::uuid[], $2::int[], $3::timestamp(3)[], $4::bigint[], $5::bigint[],
+                   $6::float8[], $7::float8[]) AS u(m, v, t, l, c, ae, se)
+     ON CONFLICT ("modelId", version, start) DO UPDATE SET
+       labelled = k.labelled + EXCLUDED.labelled,
+       correct = k.correct + EXCLUDED.correct,
+       "absErrorSum" = k."absErrorSum" + EXCLUDED."absErrorSum",
+       "sqErrorSum" = k."sqErrorSum" + EXCLUDED."sqErrorSum"`,
+    list.map((d) => d.modelId),
+    list.map((d) => d.version),
+    list.map((d) => d.minute),
+    list.map((d) => d.labelled),
+    list.map((d) => d.correct),
+    list.map((d) => d.absErrorSum),
+    list.map((d) => d.sqErrorSum),
   );
 }

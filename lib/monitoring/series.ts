@@ -187,8 +187,7 @@ const BUCKET = (step: number, column: string) =>
 /**
  * The per-(version, bucket) sums of a model's rollups in [fromMs, toMs): request and latency
  * counters from the 30-minute blocks where they are complete and the step is whole blocks,
- * from the minutes elsewhere; feedback counters always from the minutes (blocks do not hold
- * them). The parts run concurrently and are added up per bucket.
+ * from the minutes elsewhere. The two parts run concurrently and are added up per bucket.
  */
 export async function readRollupBuckets(
   db: PrismaClient,
@@ -212,17 +211,14 @@ export async function readRollupBuckets(
   const counters = (table: "metric_rollup" | "metric_rollup_block", a: number, b: number) => {
     const time = table === "metric_rollup" ? "minute" : "start";
     const maxMinute = table === "metric_rollup" ? "max(requests)" : `max("maxMinuteRequests")`;
-    const feedback =
-      table === "metric_rollup"
-        ? `sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
-           sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum",`
-        : "";
     return db.$queryRawUnsafe<BucketRow[]>(
       `SELECT version, ${BUCKET(stepSeconds, time)} AS bucket,
               sum(requests)::float8 AS requests, sum(errors)::float8 AS errors,
               sum("clientErrors")::float8 AS "clientErrors", sum(rows)::float8 AS rows,
               sum("latencySumMs") AS "latencySumMs", max("latencyMaxMs") AS "latencyMaxMs",
-              ${maxMinute}::float8 AS "maxMinuteRequests", ${feedback}
+              ${maxMinute}::float8 AS "maxMinuteRequests",
+              sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
+              sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum",
               ARRAY[${HISTOGRAM_SUMS}]::float8[] AS "latencyBuckets"
          FROM ${table}
         WHERE "modelId" = $1::uuid AND version > 0
@@ -236,20 +232,6 @@ export async function readRollupBuckets(
   const parts = await Promise.all([
     blocksUntil > fromMs ? counters("metric_rollup_block", fromMs, blocksUntil) : [],
     blocksUntil < toMs ? counters("metric_rollup", blocksUntil, toMs) : [],
-    blocksUntil > fromMs
-      ? db.$queryRawUnsafe<BucketRow[]>(
-          `SELECT version, ${BUCKET(stepSeconds, "minute")} AS bucket,
-                  sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
-                  sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum"
-             FROM metric_rollup
-            WHERE "modelId" = $1::uuid AND version > 0 AND labelled <> 0
-              AND minute >= ${utcParam(2)} AND minute < ${utcParam(3)}
-            GROUP BY 1, 2`,
-          modelId,
-          fromMs,
-          blocksUntil,
-        )
-      : [],
   ]);
   const merged = new Map<string, BucketRow>();
   for (const row of parts.flat() as Array<

@@ -194,6 +194,27 @@ describe("metrics series from the rollups", () => {
     await compactRollups(db.client, { now: new Date(T0 + 4 * HOUR) });
     expect(await compactedUntil(db.client)).toBe(T0 + 3.5 * HOUR);
     await checkAgainstRaw(["30m", "1h", "1d", "5m"]);
+    // Feedback for predictions in compacted blocks lands in the blocks too.
+    const relabel = records.filter((r, i) => r.status === 200 && i % 3 === 0).slice(0, 40);
+    const flip = (label: string) => CLASSES[(CLASSES.indexOf(label) + 1) % 3]!;
+    const send = (f: (label: string) => string) =>
+      submitFeedback(
+        db.client,
+        SYSTEM_ACTOR,
+        relabel.map((r) => ({
+          request_id: r.requestId,
+          label: Array.from({ length: r.rows ?? 1 }, (_, row) => f(truthOf(r.requestId, row))),
+        })),
+      );
+    const before = await getModelMetrics(db.client, "clf", { ...range, step: "30m" });
+    expect((await send(flip)).results.every((r) => r.status === "replaced")).toBe(true);
+    await checkAgainstRaw(["30m", "1h"]);
+    const changed = await getModelMetrics(db.client, "clf", { ...range, step: "30m" });
+    expect(changed.versions.map((v) => v.summary!.accuracy)).not.toEqual(
+      before.versions.map((v) => v.summary!.accuracy),
+    );
+    await send((label) => label); // back to the truth the other tests expect
+    await checkAgainstRaw(["30m"]);
   });
 });
 
