@@ -321,7 +321,7 @@ async function main() {
 
     const rawMedian = median(rawTimes);
     const lines = [
-      `Data: ${sizes.rows.map((s) => `${s.name} ${Number(s.rows).toLocaleString("en-US")} rows (${s.size})`).join(", ")}.`,
+      `Data (row counts: planner estimates): ${sizes.rows.map((s) => `${s.name} ≈${Number(s.rows).toLocaleString("en-US")} rows (${s.size})`).join(", ")}.`,
       `Window: 7 days ending ${new Date(toMs).toISOString()}, step ${first.stepLabel} (chosen by the API): ` +
         `${checked.points} points over ${first.versions.length} versions; every measured answer checked ` +
         `against the raw figures (counts and accuracy equal, percentiles within ${(checked.worstPercentileRatio * 100 - 100).toFixed(1)} % ≤ one histogram bucket).`,
