@@ -338,7 +338,7 @@ function AttemptList({ delivery }: { delivery: DeliveryView }) {
           {delivery.attemptLog.map((a) => (
             <li
               key={a.attempt}
-              className="grid grid-cols-[5rem_3rem_5rem_1fr] items-baseline gap-2 text-xs"
+              className="grid grid-cols-[5rem_2.5rem_4.5rem_minmax(0,1fr)] items-baseline gap-3 text-xs"
             >
               <span className="text-muted-foreground">Attempt {a.attempt}</span>
               <HttpStatus code={a.statusCode} />

@@ -71,7 +71,7 @@ function WebhookFields({
         />
       </Field>
       <fieldset
-        className="grid gap-1.5"
+        className="grid gap-x-3 gap-y-1.5 sm:grid-cols-2"
         aria-describedby={eventsError ? "events-error" : undefined}
       >
         <legend className="mb-1.5 text-[13px] font-medium">Events</legend>
@@ -94,7 +94,7 @@ function WebhookFields({
           </label>
         ))}
         {eventsError ? (
-          <p id="events-error" className="text-xs text-destructive">
+          <p id="events-error" className="text-xs text-destructive sm:col-span-2">
             {eventsError.charAt(0).toUpperCase() + eventsError.slice(1)}.
           </p>
         ) : null}

@@ -21,7 +21,7 @@ export const SUBSCRIBABLE_EVENT_TYPES = NOTIFICATION_EVENT_TYPES.filter(
 );
 
 export const EVENT_DESCRIPTIONS: Record<NotificationEventType, string> = {
-  "alert.pending": "An alert rule's condition started to hold (before its `for` duration).",
+  "alert.pending": "An alert rule's condition holds, not yet for its “for” duration.",
   "alert.firing": "An alert started firing.",
   "alert.resolved": "A firing alert resolved.",
   "alert.acknowledged": "Someone acknowledged a firing alert.",
