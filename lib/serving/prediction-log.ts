@@ -128,6 +128,11 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
       const deltas = rollupDeltas(records, nowDate);
       const models = [...new Set(records.map((r) => r.modelId))];
       const client = await pool.connect();
+      // Between the transaction's statements no query is pending to reject, so a connection
+      // lost right then surfaces as an 'error' event on the client: without a listener that
+      // would crash the process. The next statement (or COMMIT) fails and reports it.
+      const lost = () => undefined;
+      client.on("error", lost);
       try {
         await client.query("BEGIN");
         await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
@@ -140,10 +145,12 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
           ]);
         }
         await client.query("COMMIT");
+        client.off("error", lost);
         client.release();
       } catch (error) {
         // A failed COPY can leave the connection mid-protocol: do not hand it out again
         // (dropping the connection also rolls the transaction back).
+        client.off("error", lost);
         client.release(error as Error);
         throw error;
       }
