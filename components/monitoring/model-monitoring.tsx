@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useMemo, useState } from "react";
-import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { usePathname, useSearchParams } from "next/navigation";
 import { ActivityIcon } from "lucide-react";
 import { apiFetch } from "@/components/api-client";
 import { valueDomain } from "@/components/charts/axes";
@@ -62,7 +62,6 @@ export function ModelMonitoring({
   modelId: string;
   task: "classification" | "regression" | "other";
 }) {
-  const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
   const [rangeParam, fromParam, toParam] = [
@@ -122,9 +121,11 @@ export function ModelMonitoring({
     },
   });
 
+  // The charts fetch their own data: a shallow URL update (Next keeps useSearchParams in step)
+  // spares the server a re-render of the whole model page.
   const replaceParams = (next: URLSearchParams) => {
     const query = next.toString();
-    router.replace(`${pathname}${query ? `?${query}` : ""}`, { scroll: false });
+    window.history.replaceState(null, "", `${pathname}${query ? `?${query}` : ""}`);
   };
   const setRange = (r: TimeRange) => replaceParams(withTimeRange(new URLSearchParams(params), r));
 
@@ -310,6 +311,12 @@ function Charts({
           lines={shown.map((v) => versionLine(v))}
           yLabel="errors %"
           yFormat={(n) => formatPercent(n)}
+          yDomain={fractionDomain(
+            columnValues(
+              errors,
+              versions.map((v) => columnKey(v)),
+            ),
+          )}
           empty={nothingShown ? hiddenEmpty : undefined}
         />
       </div>
@@ -381,6 +388,12 @@ function Charts({
       </div>
     </div>
   );
+}
+
+/** 0 up to a little above the highest value (at least 1 %), never past 100 %. */
+function fractionDomain(values: number[]): [number, number] {
+  const top = values.length > 0 ? Math.max(...values) : 0;
+  return [0, Math.min(1, Math.max(0.01, top * 1.15))];
 }
 
 /** The summary over the range, one row per version; the first cell toggles it in the charts. */
@@ -471,8 +484,9 @@ function VersionTable({
                   <>
                     <Num>
                       {formatMetricValue(quality)}
+                      {s && s.labelled > 0 ? " " : null}
                       {s && s.labelled > 0 ? (
-                        <span className="ml-1 text-xs text-muted-foreground">
+                        <span className="text-xs text-muted-foreground">
                           ({formatCount(s.labelled)} labelled)
                         </span>
                       ) : null}

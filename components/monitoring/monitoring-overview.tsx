@@ -115,8 +115,9 @@ export function MonitoringOverviewTable({ overview }: { overview: MonitoringOver
                       : m.task === "classification"
                         ? formatMetricValue(m.accuracy)
                         : "—"}
+                    {m.labelled > 0 ? " " : null}
                     {m.labelled > 0 ? (
-                      <span className="ml-1 text-xs text-muted-foreground">
+                      <span className="text-xs text-muted-foreground">
                         ({formatCount(m.labelled)})
                       </span>
                     ) : null}

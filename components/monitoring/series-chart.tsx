@@ -201,6 +201,7 @@ export function SeriesChart({
               strokeWidth={1}
               fill={s.color}
               fillOpacity={0.35}
+              dot={isolatedDot(rows, s.key, s.color)}
               connectNulls={false}
               isAnimationActive={false}
             />
@@ -214,7 +215,7 @@ export function SeriesChart({
               stroke={l.color}
               strokeWidth={l.width ?? 1.5}
               strokeDasharray={l.dash}
-              dot={false}
+              dot={isolatedDot(rows, l.key, l.color)}
               activeDot={{ r: 3, strokeWidth: 0 }}
               connectNulls={false}
               isAnimationActive={false}
@@ -240,6 +241,25 @@ export function SeriesChart({
       </ResponsiveContainer>
     </ChartFrame>
   );
+}
+
+/**
+ * A bucket with no neighbour on either side draws no line segment (gaps are not bridged), so
+ * it gets a dot: a lone minute of traffic stays visible, as in Grafana.
+ */
+function isolatedDot(rows: ChartRow[], key: string, color: string) {
+  const has = (i: number) => typeof rows[i]?.[key] === "number";
+  function IsolatedDot(props: unknown) {
+    const { cx, cy, index = -1 } = props as { cx?: number; cy?: number; index?: number };
+    const lone =
+      cx !== undefined && cy !== undefined && has(index) && !has(index - 1) && !has(index + 1);
+    return lone ? (
+      <circle key={`${key}-${index}`} cx={cx} cy={cy} r={2.5} fill={color} />
+    ) : (
+      <g key={`${key}-${index}`} />
+    );
+  }
+  return IsolatedDot;
 }
 
 function cell(value: ChartRow[string] | undefined, format: (v: number) => string): string {
