@@ -5,6 +5,7 @@ import { GET as getMetrics } from "../../../app/api/v1/models/[name]/metrics/rou
 import { MetricsSeries } from "../../../lib/api/contracts/monitoring";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { createApiToken } from "../../../lib/auth/tokens";
+import { compactRollups } from "../../../lib/monitoring/blocks";
 import { submitFeedback } from "../../../lib/monitoring/feedback";
 import { buildLinearRegressionModel } from "../../../lib/onnx/build";
 import { createModel } from "../../../lib/registry";
@@ -212,5 +213,54 @@ describe("feedback", () => {
     }
     expect((await get(`?version=9`)).status).toBe(404);
     expect((await get("", "no-such-model")).status).toBe(404);
+  });
+  it("keeps compacted blocks equal to their minutes while feedback and compaction run at once", async () => {
+    const rows = logged(clf, 60, 11, '["z"]');
+    await sink.insert(rows, "test");
+    const now = new Date(T0 + 3600_000);
+    await compactRollups(db.client, { now });
+    const half = rows.length / 2;
+    for (let round = 0; round < 6; round++) {
+      const label = round % 2 ? "z" : "x";
+      await Promise.all([
+        submitFeedback(
+          db.client,
+          SYSTEM_ACTOR,
+          rows.slice(0, half).map((r) => ({ request_id: r.requestId, label })),
+        ),
+        compactRollups(db.client, { now }),
+        submitFeedback(
+          db.client,
+          SYSTEM_ACTOR,
+          rows.slice(half).map((r) => ({ request_id: r.requestId, label })),
+        ),
+        compactRollups(db.client, { now }),
+      ]);
+    }
+    const blocks = await db.client.$queryRawUnsafe<
+      { start: Date; labelled: number; correct: number; mLabelled: number; mCorrect: number }[]
+    >(
+      `SELECT b.start, b.labelled::int AS labelled, b.correct::int AS correct,
+              sum(m.labelled)::int AS "mLabelled", sum(m.correct)::int AS "mCorrect"
+         FROM metric_rollup_block b
+         JOIN metric_rollup m ON m."modelId" = b."modelId" AND m.version = b.version
+          AND date_bin('1800 seconds', m.minute, timestamp '1970-01-01') = b.start
+        WHERE b."modelId" = $1::uuid
+        GROUP BY 1, 2, 3`,
+      clf.modelId,
+    );
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) {
+      expect({ labelled: b.labelled, correct: b.correct }).toEqual({
+        labelled: b.mLabelled,
+        correct: b.mCorrect,
+      });
+    }
+    // The last round (5) said "z", which the model answered, for every one of these.
+    const minutes = await db.client.predictionFeedback.aggregate({
+      where: { requestId: { in: rows.map((r) => r.requestId) } },
+      _sum: { correct: true, labelled: true },
+    });
+    expect(minutes._sum).toEqual({ correct: 60, labelled: 60 });
   });
 });
