@@ -320,7 +320,7 @@ pass; "raw, hot" after a full untimed pass in a long-lived process (the ceiling)
 scoring / raw": the scoring pass alone at ${BATCH}. "Raw at ${REPORTED_BATCH}" and "engine at
 ${REPORTED_BATCH}": the figure an evaluation records as throughput at batch ${REPORTED_BATCH}
 (timed on up to 4,096 rows apart from the scoring pass). Latency runs: at least
-${LATENCY_RUNS.min}, at most ${LATENCY_RUNS.max}, no more after ${LATENCY_RUNS.budgetMs} ms once
+${fmt(LATENCY_RUNS.min)}, at most ${fmt(LATENCY_RUNS.max)}, no more after ${LATENCY_RUNS.budgetMs} ms once
 the minimum is in. "Binary form": the dataset version's binary form written at upload; "CSV":
 the same evaluation with it hidden (the child parses the CSV). "Warm": evaluations that took
 the child started ahead of need.
