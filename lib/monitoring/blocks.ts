@@ -54,7 +54,9 @@ export async function compactRollups(
   options: { now?: Date; signal?: AbortSignal; log?: Logger } = {},
 ): Promise<{ from: number | null; until: number; chunks: number }> {
   const target = alignDown((options.now?.getTime() ?? Date.now()) - BLOCK_GRACE_MS);
-  const watermark = await compactedUntil(db);
+  // Null or the epoch (the row feedback creates): nothing compacted yet, start at the data.
+  const stored = await compactedUntil(db);
+  const watermark = stored !== null && stored > 0 ? stored : null;
   let from: number | null;
   if (watermark !== null) {
     from = Math.min(watermark, target) - RECOMPUTE_MS;
@@ -122,7 +124,7 @@ export async function compactRollups(
     await db.rollupCompaction.upsert({
       where: { id: 1 },
       create: { id: 1, compactedUntil: new Date(target) },
-      update: {},
+      update: { compactedUntil: new Date(target) },
     });
     until = target;
   }

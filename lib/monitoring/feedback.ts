@@ -106,6 +106,12 @@ export async function submitFeedback(
   await db.$transaction(async (tx) => {
     // Serialised with the rollup-block compaction (lib/monitoring/blocks.ts): it waits for
     // this transaction, or this one for it, so the watermark read here stays true until commit.
+    // The row exists before any block does (created here if need be, at the epoch: nothing
+    // compacted), so there is always a row to lock.
+    await tx.$executeRawUnsafe(
+      `INSERT INTO rollup_compaction (id, "compactedUntil", "updatedAt")
+       VALUES (1, timestamp '1970-01-01', now()) ON CONFLICT (id) DO NOTHING`,
+    );
     const [state] = await tx.$queryRawUnsafe<{ until: number }[]>(
       `SELECT (extract(epoch FROM "compactedUntil") * 1000)::float8 AS until
          FROM rollup_compaction WHERE id = 1 FOR SHARE`,
