@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { ALERT_EVENTS_CHANNEL } from "../alerts/notify";
 import { MODEL_EVENTS_CHANNEL, modelEventSchema } from "../registry/events";
+
+export { ALERT_EVENTS_CHANNEL };
 
 /**
  * The Postgres NOTIFY channels that live pages follow, and what their payloads look like.
@@ -9,8 +12,6 @@ import { MODEL_EVENTS_CHANNEL, modelEventSchema } from "../registry/events";
 
 /** The serving process, after each prediction-log flush: these models' rollups changed. */
 export const METRICS_CHANNEL = "modeldeck_metrics";
-/** Alert transitions (lib/alerts). */
-export const ALERT_EVENTS_CHANNEL = "modeldeck_alert_events";
 
 export const LIVE_CHANNELS = [METRICS_CHANNEL, MODEL_EVENTS_CHANNEL, ALERT_EVENTS_CHANNEL] as const;
 

@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Logger } from "../log";
+import { metricsUpdatedNotifyQuery } from "../events/channels";
 import { rollupDeltas, upsertRollupsQuery } from "../monitoring/rollups";
 
 /**
@@ -137,13 +138,7 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
         await client.query("BEGIN");
         await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
         if (deltas.length > 0) await client.query(upsertRollupsQuery(deltas));
-        // A NOTIFY payload must stay under 8,000 bytes: at most 150 model ids (38 bytes each)
-        // per notification, several notifications when a batch spans more models.
-        for (let i = 0; i < models.length; i += 150) {
-          await client.query("SELECT pg_notify('modeldeck_metrics', $1)", [
-            JSON.stringify({ type: "metrics.updated", models: models.slice(i, i + 150) }),
-          ]);
-        }
+        await client.query(metricsUpdatedNotifyQuery(models));
         await client.query("COMMIT");
         client.off("error", lost);
         client.release();
