@@ -15,7 +15,6 @@ import {
   ALERT_COMPARISONS,
   ALERT_METRICS,
   ALERT_SEVERITIES,
-  COMPARISON_SYMBOLS,
   METRIC_DEFINITIONS,
   type AlertComparison,
   type AlertMetric,
@@ -261,10 +260,6 @@ export function AlertRuleFormDialog({
           <Field label="Description" optional error={error?.fieldError("description")}>
             <Textarea name="description" rows={2} defaultValue={rule?.description ?? ""} />
           </Field>
-          <p className="text-xs text-muted-foreground">
-            Fires when {def.label.toLowerCase()} is {COMPARISON_SYMBOLS[comparison]} the threshold (
-            {def.unit}).
-          </p>
         </>
       )}
     </FormDialog>

@@ -126,8 +126,9 @@ export function compare(value: number, comparison: AlertComparison, threshold: n
 export function formatMetricValue(metric: AlertMetric, value: number | null): string {
   if (value === null) return "no data";
   const def = METRIC_DEFINITIONS[metric];
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 3;
-  const text = Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  // Three significant digits (whole numbers from 100 up): 2.22 ms, 0.01, 0.953, 1234 ms.
+  const text =
+    Math.abs(value) >= 100 ? String(Math.round(value)) : String(Number(value.toPrecision(3)));
   return def.unit === "fraction" ? text : `${text} ${def.unit}`;
 }
 

@@ -11,14 +11,6 @@ import { AlertRuleFormDialog } from "@/components/alerts/rule-form-dialog";
 import { AlertStateBadge, SeverityBadge } from "@/components/alerts/state-badge";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
-import {
-  Card,
-  CardContent,
-  CardDescription,
-  CardHeader,
-  CardHeading,
-  CardTitle,
-} from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
@@ -93,266 +85,271 @@ export default async function AlertsPage({
       />
       <AlertsLiveRefresh />
       <div className="grid gap-6">
-        <Card>
-          <CardHeader>
-            <CardHeading>
-              <CardTitle>Firing and pending</CardTitle>
-              <CardDescription>
-                Pending: the condition holds but not yet for the rule’s “for”. Firing: it held long
-                enough; webhooks are notified unless a silence matches.
-              </CardDescription>
-            </CardHeading>
-          </CardHeader>
-          <CardContent className="p-0">
-            {open.length === 0 ? (
-              <div className="flex items-center gap-2 px-4 pb-4 text-sm text-muted-foreground">
-                <CheckCircle2Icon className="size-4 text-success" aria-hidden /> Nothing is firing
-                or pending.
-              </div>
-            ) : (
-              <Table aria-label="Open alerts">
-                <THead>
-                  <TR>
-                    <TH>State</TH>
-                    <TH>Severity</TH>
-                    <TH>Rule</TH>
-                    <TH>Scope</TH>
-                    <TH align="right">Value</TH>
-                    <TH align="right">Threshold</TH>
-                    <TH>Since</TH>
-                    <TH>Acknowledged</TH>
-                    {canWrite ? <TH className="sr-only">Actions</TH> : null}
-                  </TR>
-                </THead>
-                <TBody>
-                  {open.map((a) => (
-                    <TR key={a.id} data-testid={`alert-row-${a.rule.name}`}>
-                      <TD>
-                        <div className="flex flex-wrap items-center gap-1">
-                          <AlertStateBadge state={a.state} />
-                          {a.silencedBy ? (
-                            <Badge variant="outline" title={a.silencedBy.comment}>
-                              <BellOffIcon aria-hidden /> silenced
-                            </Badge>
-                          ) : null}
-                        </div>
-                      </TD>
-                      <TD>
-                        <SeverityBadge severity={a.severity} />
-                      </TD>
-                      <TD>
-                        <div className="font-medium">{a.rule.name}</div>
-                        <div className="text-xs text-muted-foreground">
-                          {METRIC_DEFINITIONS[a.rule.metric].label}
-                        </div>
-                      </TD>
-                      <TD>
-                        <Link
-                          href={`/models/${encodeURIComponent(a.model.name)}`}
-                          className="hover:underline"
-                        >
-                          {a.model.name}
-                        </Link>
-                        <div className="text-xs text-muted-foreground">
-                          {a.rule.scope}
-                          {a.version != null && !a.rule.scope.startsWith("version")
-                            ? ` (v${a.version})`
-                            : ""}
-                        </div>
-                      </TD>
-                      <TD
-                        align="right"
-                        className="font-medium tabular-nums"
-                        data-testid="alert-value"
-                      >
-                        {formatMetricValue(a.rule.metric, a.value)}
-                      </TD>
-                      <TD align="right" className="text-muted-foreground tabular-nums">
-                        {COMPARISON_SYMBOLS[a.rule.comparison]}{" "}
-                        {formatMetricValue(a.rule.metric, a.threshold)}
-                      </TD>
-                      <TD className="text-muted-foreground">
-                        <Time value={a.firingSince ?? a.startedAt} />
-                      </TD>
-                      <TD>
-                        {a.acknowledged ? (
-                          <div className="text-xs" data-testid="alert-ack">
-                            <span className="font-medium">{a.acknowledged.by}</span>
-                            <div
-                              className="max-w-56 truncate text-muted-foreground"
-                              title={a.acknowledged.comment ?? ""}
-                            >
-                              {a.acknowledged.comment}
-                            </div>
-                          </div>
-                        ) : (
-                          <span className="text-muted-foreground">—</span>
-                        )}
-                      </TD>
-                      {canWrite ? (
-                        <TD align="right">
-                          <div className="flex justify-end gap-1">
-                            {a.acknowledged ? null : (
-                              <AcknowledgeDialog alertId={a.id} ruleName={a.rule.name} />
-                            )}
-                            {a.silencedBy ? null : (
-                              <SilenceDialog
-                                compact
-                                choices={silenceChoices}
-                                preset={{ ruleId: a.rule.id, ruleName: a.rule.name }}
-                              />
-                            )}
-                          </div>
-                        </TD>
-                      ) : null}
-                    </TR>
-                  ))}
-                </TBody>
-              </Table>
-            )}
-          </CardContent>
-        </Card>
-
-        <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
-          <Card>
-            <CardHeader>
-              <CardHeading>
-                <CardTitle>Rules</CardTitle>
-                <CardDescription>
-                  Evaluated by the scheduler every few seconds over per-minute rollups.
-                </CardDescription>
-              </CardHeading>
-            </CardHeader>
-            <CardContent className="p-0">
-              {rules.length === 0 ? (
-                <EmptyState
-                  icon={<BellIcon />}
-                  title="No alert rules yet"
-                  description={
-                    canWrite
-                      ? "Create a rule such as “p95 latency above 250 ms for 2 minutes” or “live accuracy below 0.9”."
-                      : "Rules appear here once an operator creates them."
-                  }
-                />
-              ) : (
-                <Table aria-label="Alert rules">
-                  <THead>
-                    <TR>
-                      <TH>Rule</TH>
-                      <TH>Condition</TH>
-                      <TH>Severity</TH>
-                      <TH>State</TH>
-                      <TH align="right">Last value</TH>
-                      {canWrite ? <TH className="sr-only">Actions</TH> : null}
-                    </TR>
-                  </THead>
-                  <TBody>
-                    {rules.map((r) => (
-                      <TR key={r.id} data-testid={`rule-row-${r.name}`}>
-                        <TD>
-                          <div className="font-medium">{r.name}</div>
-                          <div className="text-xs text-muted-foreground">
-                            {r.model.name} · {r.scope}
-                          </div>
-                        </TD>
-                        <TD>
-                          <div>
-                            {METRIC_DEFINITIONS[r.metric].label} {COMPARISON_SYMBOLS[r.comparison]}{" "}
-                            {formatMetricValue(r.metric, r.threshold)}
-                          </div>
-                          <div className="text-xs text-muted-foreground">
-                            over {formatDurationSeconds(r.windowSeconds)} · for{" "}
-                            {formatDurationSeconds(r.forSeconds)}
-                            {r.keepFiringForSeconds
-                              ? ` · keep firing ${formatDurationSeconds(r.keepFiringForSeconds)}`
-                              : ""}
-                          </div>
-                        </TD>
-                        <TD>
-                          <SeverityBadge severity={r.severity} />
-                        </TD>
-                        <TD>
-                          {r.enabled ? (
-                            <AlertStateBadge
-                              state={r.state === "resolved" ? "inactive" : r.state}
-                            />
-                          ) : (
-                            <Badge variant="outline">Disabled</Badge>
-                          )}
-                        </TD>
-                        <TD align="right" className="tabular-nums">
-                          {r.lastEvaluatedAt ? (
-                            formatMetricValue(r.metric, r.lastValue)
-                          ) : (
-                            <span className="text-muted-foreground">not evaluated</span>
-                          )}
-                        </TD>
-                        {canWrite ? (
-                          <TD align="right">
-                            <div className="flex justify-end gap-1">
-                              <AlertRuleFormDialog models={modelChoices} rule={r} />
-                              <DeleteRuleButton ruleId={r.id} ruleName={r.name} />
-                            </div>
-                          </TD>
-                        ) : null}
-                      </TR>
-                    ))}
-                  </TBody>
-                </Table>
-              )}
-            </CardContent>
-          </Card>
-
-          <Card>
-            <CardHeader>
-              <CardHeading>
-                <CardTitle>Timeline</CardTitle>
-                <CardDescription>
-                  Every transition, newest first, with the value that caused it.
-                </CardDescription>
-              </CardHeading>
-            </CardHeader>
-            <CardContent>
-              {transitions.length === 0 ? (
-                <p className="text-sm text-muted-foreground">No transitions yet.</p>
-              ) : (
-                <ol className="grid gap-3" aria-label="Alert timeline" data-testid="alert-timeline">
-                  {transitions.map((t) => (
-                    <li key={t.id} className="grid gap-0.5 border-l-2 border-border pl-3">
-                      <div className="flex flex-wrap items-center gap-1.5 text-sm">
-                        {t.from ? <AlertStateBadge state={t.from} episode /> : null}
-                        <ArrowRightIcon className="size-3 text-muted-foreground" aria-label="to" />
-                        <AlertStateBadge state={t.to} episode />
-                        <span className="font-medium">{t.ruleName}</span>
-                        {t.silenced ? (
-                          <Badge variant="outline">
+        <section aria-labelledby="firing-and-pending-heading" className="min-w-0">
+          <div className="mb-2">
+            <h2 id="firing-and-pending-heading" className="text-sm font-semibold">
+              Firing and pending
+            </h2>
+            <p className="text-xs text-muted-foreground">
+              Pending: the condition holds but not yet for the rule’s “for”. Firing: it held long
+              enough; webhooks are notified unless a silence matches.
+            </p>
+          </div>
+          {open.length === 0 ? (
+            <div className="flex items-center gap-2 rounded-lg border border-border bg-card px-4 py-3 text-sm text-muted-foreground">
+              <CheckCircle2Icon className="size-4 text-success" aria-hidden /> Nothing is firing or
+              pending.
+            </div>
+          ) : (
+            <Table aria-label="Open alerts">
+              <THead>
+                <TR>
+                  <TH>State</TH>
+                  <TH>Severity</TH>
+                  <TH>Rule</TH>
+                  <TH>Scope</TH>
+                  <TH align="right">Value</TH>
+                  <TH align="right">Threshold</TH>
+                  <TH>Since</TH>
+                  <TH>Acknowledged</TH>
+                  {canWrite ? (
+                    <TH>
+                      <span className="sr-only">Actions</span>
+                    </TH>
+                  ) : null}
+                </TR>
+              </THead>
+              <TBody>
+                {open.map((a) => (
+                  <TR key={a.id} data-testid={`alert-row-${a.rule.name}`}>
+                    <TD>
+                      <div className="flex flex-wrap items-center gap-1">
+                        <AlertStateBadge state={a.state} />
+                        {a.silencedBy ? (
+                          <Badge variant="outline" title={a.silencedBy.comment}>
                             <BellOffIcon aria-hidden /> silenced
                           </Badge>
                         ) : null}
                       </div>
+                    </TD>
+                    <TD>
+                      <SeverityBadge severity={a.severity} />
+                    </TD>
+                    <TD>
+                      <div className="font-medium">{a.rule.name}</div>
                       <div className="text-xs text-muted-foreground">
-                        <Time value={t.at} /> · {t.model} · {t.reason}
+                        {METRIC_DEFINITIONS[a.rule.metric].label}
                       </div>
-                    </li>
-                  ))}
-                </ol>
-              )}
-            </CardContent>
-          </Card>
-        </div>
+                    </TD>
+                    <TD>
+                      <Link
+                        href={`/models/${encodeURIComponent(a.model.name)}`}
+                        className="hover:underline"
+                      >
+                        {a.model.name}
+                      </Link>
+                      <div className="text-xs text-muted-foreground">
+                        {a.rule.scope}
+                        {a.version != null && !a.rule.scope.startsWith("version")
+                          ? ` (v${a.version})`
+                          : ""}
+                      </div>
+                    </TD>
+                    <TD
+                      align="right"
+                      className="font-medium tabular-nums"
+                      data-testid="alert-value"
+                    >
+                      {formatMetricValue(a.rule.metric, a.value)}
+                    </TD>
+                    <TD align="right" className="text-muted-foreground tabular-nums">
+                      {COMPARISON_SYMBOLS[a.rule.comparison]}{" "}
+                      {formatMetricValue(a.rule.metric, a.threshold)}
+                    </TD>
+                    <TD className="text-muted-foreground">
+                      <Time value={a.firingSince ?? a.startedAt} />
+                    </TD>
+                    <TD>
+                      {a.acknowledged ? (
+                        <div className="text-xs" data-testid="alert-ack">
+                          <span className="font-medium">{a.acknowledged.by}</span>
+                          <div
+                            className="max-w-56 truncate text-muted-foreground"
+                            title={a.acknowledged.comment ?? ""}
+                          >
+                            {a.acknowledged.comment}
+                          </div>
+                        </div>
+                      ) : (
+                        <span className="text-muted-foreground">—</span>
+                      )}
+                    </TD>
+                    {canWrite ? (
+                      <TD align="right">
+                        <div className="flex justify-end gap-1">
+                          {a.acknowledged ? null : (
+                            <AcknowledgeDialog alertId={a.id} ruleName={a.rule.name} />
+                          )}
+                          {a.silencedBy ? null : (
+                            <SilenceDialog
+                              compact
+                              choices={silenceChoices}
+                              preset={{ ruleId: a.rule.id, ruleName: a.rule.name }}
+                            />
+                          )}
+                        </div>
+                      </TD>
+                    ) : null}
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </section>
 
-        <Card>
-          <CardHeader>
-            <CardHeading>
-              <CardTitle>Silences</CardTitle>
-              <CardDescription>
+        <section aria-labelledby="rules-heading" className="min-w-0">
+          <div className="mb-2">
+            <h2 id="rules-heading" className="text-sm font-semibold">
+              Rules
+            </h2>
+            <p className="text-xs text-muted-foreground">
+              Evaluated by the scheduler every few seconds over per-minute rollups.
+            </p>
+          </div>
+          {rules.length === 0 ? (
+            <EmptyState
+              bordered
+              icon={<BellIcon />}
+              title="No alert rules yet"
+              description={
+                canWrite
+                  ? "Create a rule such as “p95 latency above 250 ms for 2 minutes” or “live accuracy below 0.9”."
+                  : "Rules appear here once an operator creates them."
+              }
+            />
+          ) : (
+            <Table aria-label="Alert rules">
+              <THead>
+                <TR>
+                  <TH>Rule</TH>
+                  <TH>Condition</TH>
+                  <TH>Severity</TH>
+                  <TH>State</TH>
+                  <TH align="right">Last value</TH>
+                  {canWrite ? (
+                    <TH>
+                      <span className="sr-only">Actions</span>
+                    </TH>
+                  ) : null}
+                </TR>
+              </THead>
+              <TBody>
+                {rules.map((r) => (
+                  <TR key={r.id} data-testid={`rule-row-${r.name}`}>
+                    <TD>
+                      <div className="font-medium">{r.name}</div>
+                      <div className="text-xs text-muted-foreground">
+                        {r.model.name} · {r.scope}
+                      </div>
+                    </TD>
+                    <TD>
+                      <div>
+                        {METRIC_DEFINITIONS[r.metric].label} {COMPARISON_SYMBOLS[r.comparison]}{" "}
+                        {formatMetricValue(r.metric, r.threshold)}
+                      </div>
+                      <div className="text-xs text-muted-foreground">
+                        over {formatDurationSeconds(r.windowSeconds)} · for{" "}
+                        {formatDurationSeconds(r.forSeconds)}
+                        {r.keepFiringForSeconds
+                          ? ` · keep firing ${formatDurationSeconds(r.keepFiringForSeconds)}`
+                          : ""}
+                      </div>
+                    </TD>
+                    <TD>
+                      <SeverityBadge severity={r.severity} />
+                    </TD>
+                    <TD>
+                      {r.enabled ? (
+                        <AlertStateBadge state={r.state === "resolved" ? "inactive" : r.state} />
+                      ) : (
+                        <Badge variant="outline">Disabled</Badge>
+                      )}
+                    </TD>
+                    <TD align="right" className="tabular-nums">
+                      {r.lastEvaluatedAt ? (
+                        formatMetricValue(r.metric, r.lastValue)
+                      ) : (
+                        <span className="text-muted-foreground">not evaluated</span>
+                      )}
+                    </TD>
+                    {canWrite ? (
+                      <TD align="right">
+                        <div className="flex justify-end gap-1">
+                          <AlertRuleFormDialog models={modelChoices} rule={r} />
+                          <DeleteRuleButton ruleId={r.id} ruleName={r.name} />
+                        </div>
+                      </TD>
+                    ) : null}
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </section>
+
+        <div className="grid gap-6 xl:grid-cols-2">
+          <section aria-labelledby="timeline-heading" className="min-w-0">
+            <div className="mb-2">
+              <h2 id="timeline-heading" className="text-sm font-semibold">
+                Timeline
+              </h2>
+              <p className="text-xs text-muted-foreground">
+                Every transition, newest first, with the value that caused it.
+              </p>
+            </div>
+            {transitions.length === 0 ? (
+              <p className="rounded-lg border border-border bg-card px-4 py-3 text-sm text-muted-foreground">
+                No transitions yet.
+              </p>
+            ) : (
+              <ol
+                className="grid max-h-[28rem] gap-3 overflow-y-auto rounded-lg border border-border bg-card p-4"
+                aria-label="Alert timeline"
+                data-testid="alert-timeline"
+              >
+                {transitions.map((t) => (
+                  <li key={t.id} className="grid gap-0.5 border-l-2 border-border pl-3">
+                    <div className="flex flex-wrap items-center gap-1.5 text-sm">
+                      {t.from ? <AlertStateBadge state={t.from} /> : null}
+                      <ArrowRightIcon className="size-3 text-muted-foreground" aria-label="to" />
+                      <AlertStateBadge state={t.to} episode />
+                      <span className="font-medium">{t.ruleName}</span>
+                      {t.silenced ? (
+                        <Badge variant="outline">
+                          <BellOffIcon aria-hidden /> silenced
+                        </Badge>
+                      ) : null}
+                    </div>
+                    <div className="text-xs text-muted-foreground">
+                      <Time value={t.at} /> · {t.model} · {t.reason}
+                    </div>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </section>
+
+          <section aria-labelledby="silences-heading" className="min-w-0">
+            <div className="mb-2">
+              <h2 id="silences-heading" className="text-sm font-semibold">
+                Silences
+              </h2>
+              <p className="text-xs text-muted-foreground">
                 {activeSilences.length
                   ? `${activeSilences.length} active: matching alerts change state but send no webhooks.`
                   : "None active. A silence mutes the webhooks of matching alerts until it expires."}
-              </CardDescription>
-            </CardHeading>
-          </CardHeader>
-          <CardContent className="p-0">
+              </p>
+            </div>
             {silences.length === 0 ? null : (
               <Table aria-label="Silences">
                 <THead>
@@ -362,7 +359,11 @@ export default async function AlertsPage({
                     <TH>Comment</TH>
                     <TH>By</TH>
                     <TH>Ends</TH>
-                    {canWrite ? <TH className="sr-only">Actions</TH> : null}
+                    {canWrite ? (
+                      <TH>
+                        <span className="sr-only">Actions</span>
+                      </TH>
+                    ) : null}
                   </TR>
                 </THead>
                 <TBody>
@@ -400,8 +401,8 @@ export default async function AlertsPage({
                 </TBody>
               </Table>
             )}
-          </CardContent>
-        </Card>
+          </section>
+        </div>
       </div>
     </>
   );
