@@ -77,8 +77,13 @@ export function SilenceDialog({
     <FormDialog
       trigger={
         compact ? (
-          <Button variant="ghost" size="sm" aria-label={`Silence ${preset?.ruleName ?? "alerts"}`}>
-            <BellOffIcon aria-hidden /> Silence
+          <Button
+            variant="ghost"
+            size="icon"
+            aria-label={`Silence ${preset?.ruleName ?? "alerts"}`}
+            title="Silence its notifications"
+          >
+            <BellOffIcon aria-hidden />
           </Button>
         ) : (
           <Button variant="outline">

@@ -174,7 +174,7 @@ export default async function AlertsPage({
                         <div className="text-xs" data-testid="alert-ack">
                           <span className="font-medium">{a.acknowledged.by}</span>
                           <div
-                            className="max-w-56 truncate text-muted-foreground"
+                            className="max-w-44 truncate text-muted-foreground"
                             title={a.acknowledged.comment ?? ""}
                           >
                             {a.acknowledged.comment}
