@@ -29,8 +29,11 @@ let scheduler: SchedulerProcess | null = null;
 
 const F = 10;
 const features = Array.from({ length: F }, (_, f) => `f${f}`);
-/** Rows × features × classes × 200 epochs: several seconds of training on a shared 2-core VM. */
-const ROWS = 6000;
+/**
+ * Rows × features × classes × 200 epochs: about 5 s of training on a quiet 2-core VM (6,000
+ * rows took only 0.9 s there, too short to show lease renewals or to pass a 1 s limit).
+ */
+const ROWS = 36_000;
 
 beforeAll(async () => {
   data = await tempDataDir();
