@@ -1,10 +1,10 @@
 import http from "node:http";
-import { v7 as uuidv7 } from "uuid";
 import { readPredictions } from "../onnx/readout";
 import type { Logger } from "../log";
 import { QueueFullError, type BatchResult } from "./batcher";
 import type { ServingMetrics } from "./metrics";
 import type { PredictionLogWriter } from "./prediction-log";
+import { newRequestId } from "./request-id";
 import {
   encodeOutputs,
   encodeSimpleOutputs,
@@ -66,8 +66,7 @@ export function createServingHandler(deps: ServingAppDeps) {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     const started = performance.now();
-    // Time-ordered (UUIDv7): the prediction log's primary key then grows at its right edge.
-    const requestId = uuidv7();
+    const requestId = newRequestId();
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
       deps.metrics.registry.metrics().then(
         (text) => {
