@@ -182,30 +182,7 @@ export async function evaluateRule(
 }
 
 /** NOTIFY for live pages always; webhooks only when no silence matches. */
-async function announce(
-  tx: Tx,
-  e: {
-    state: string;
-    alertId: string;
-    rule: {
-      id: string;
-      name: string;
-      modelId: string;
-      modelName: string;
-      metric: string;
-      comparison: string;
-      threshold: number;
-      severity: string;
-      version: number | null;
-      alias: string | null;
-    };
-    value: number | null;
-    version: number | null;
-    reason: string;
-    at: Date;
-    silenced: boolean;
-  },
-): Promise<void> {
+async function announce(tx: Tx, e: AlertAnnouncement & { silenced: boolean }): Promise<void> {
   await notifyAlertEvent(tx, {
     type: `alert.${e.state}`,
     alertId: e.alertId,
@@ -220,7 +197,8 @@ async function announce(
   });
 }
 
-export function alertPayload(e: {
+/** One alert transition as told to live pages and webhooks. */
+export type AlertAnnouncement = {
   state: string;
   alertId: string;
   rule: {
@@ -239,7 +217,9 @@ export function alertPayload(e: {
   version: number | null;
   reason: string;
   at: Date;
-}): Record<string, unknown> {
+};
+
+export function alertPayload(e: AlertAnnouncement): Record<string, unknown> {
   return {
     alertId: e.alertId,
     state: e.state,
