@@ -14,6 +14,7 @@ import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { PageSection } from "@/components/ui/page-section";
 import { listAlertRules, listAlerts, listSilences } from "@/lib/alerts";
 import { ApiError } from "@/lib/api/errors";
 import {
@@ -85,16 +86,11 @@ export default async function AlertsPage({
       />
       <AlertsLiveRefresh />
       <div className="grid gap-6">
-        <section aria-labelledby="firing-and-pending-heading" className="min-w-0">
-          <div className="mb-2">
-            <h2 id="firing-and-pending-heading" className="text-sm font-semibold">
-              Firing and pending
-            </h2>
-            <p className="text-xs text-muted-foreground">
-              Pending: the condition holds but not yet for the rule’s “for”. Firing: it held long
-              enough; webhooks are notified unless a silence matches.
-            </p>
-          </div>
+        <PageSection
+          id="firing-and-pending"
+          title="Firing and pending"
+          description="Pending: the condition holds but not yet for the rule’s “for”. Firing: it held long enough; webhooks are notified unless a silence matches."
+        >
           {open.length === 0 ? (
             <div className="flex items-center gap-2 rounded-lg border border-border bg-card px-4 py-3 text-sm text-muted-foreground">
               <CheckCircle2Icon className="size-4 text-success" aria-hidden /> Nothing is firing or
@@ -205,17 +201,13 @@ export default async function AlertsPage({
               </TBody>
             </Table>
           )}
-        </section>
+        </PageSection>
 
-        <section aria-labelledby="rules-heading" className="min-w-0">
-          <div className="mb-2">
-            <h2 id="rules-heading" className="text-sm font-semibold">
-              Rules
-            </h2>
-            <p className="text-xs text-muted-foreground">
-              Evaluated by the scheduler every few seconds over per-minute rollups.
-            </p>
-          </div>
+        <PageSection
+          id="rules"
+          title="Rules"
+          description="Evaluated by the scheduler every few seconds over per-minute rollups."
+        >
           {rules.length === 0 ? (
             <EmptyState
               bordered
@@ -295,18 +287,14 @@ export default async function AlertsPage({
               </TBody>
             </Table>
           )}
-        </section>
+        </PageSection>
 
         <div className="grid gap-6 xl:grid-cols-2">
-          <section aria-labelledby="timeline-heading" className="min-w-0">
-            <div className="mb-2">
-              <h2 id="timeline-heading" className="text-sm font-semibold">
-                Timeline
-              </h2>
-              <p className="text-xs text-muted-foreground">
-                Every transition, newest first, with the value that caused it.
-              </p>
-            </div>
+          <PageSection
+            id="timeline"
+            title="Timeline"
+            description="Every transition, newest first, with the value that caused it."
+          >
             {transitions.length === 0 ? (
               <p className="rounded-lg border border-border bg-card px-4 py-3 text-sm text-muted-foreground">
                 No transitions yet.
@@ -337,19 +325,17 @@ export default async function AlertsPage({
                 ))}
               </ol>
             )}
-          </section>
+          </PageSection>
 
-          <section aria-labelledby="silences-heading" className="min-w-0">
-            <div className="mb-2">
-              <h2 id="silences-heading" className="text-sm font-semibold">
-                Silences
-              </h2>
-              <p className="text-xs text-muted-foreground">
-                {activeSilences.length
-                  ? `${activeSilences.length} active: matching alerts change state but send no webhooks.`
-                  : "None active. A silence mutes the webhooks of matching alerts until it expires."}
-              </p>
-            </div>
+          <PageSection
+            id="silences"
+            title="Silences"
+            description={
+              activeSilences.length
+                ? `${activeSilences.length} active: matching alerts change state but send no webhooks.`
+                : "None active. A silence mutes the webhooks of matching alerts until it expires."
+            }
+          >
             {silences.length === 0 ? null : (
               <Table aria-label="Silences">
                 <THead>
@@ -401,7 +387,7 @@ export default async function AlertsPage({
                 </TBody>
               </Table>
             )}
-          </section>
+          </PageSection>
         </div>
       </div>
     </>
