@@ -87,7 +87,9 @@ export function upsertRollupsQuery(deltas: RollupDelta[]): { text: string; value
     values.push(
       d.modelId,
       d.version,
-      d.minute,
+      // As UTC text: node-postgres would send a Date in the process's local time, and the
+      // column (like every Prisma DateTime) holds UTC without a zone.
+      d.minute.toISOString(),
       d.versionId,
       d.requests,
       d.errors,
