@@ -178,7 +178,7 @@ function copyNumber(value: number | null | undefined): string {
 export type PredictionLogOptions = {
   /** Records held at most; beyond it new ones are dropped (and counted). */
   maxBuffered?: number;
-  /** Rows per INSERT. */
+  /** Records per write (one transaction). */
   batchSize?: number;
   /** How often the buffer is written when it is not full. */
   flushIntervalMs?: number;
@@ -308,8 +308,16 @@ export class PredictionLogWriter {
     }
   }
 
+  /**
+   * Writes what is buffered, then keeps going only while a full batch is waiting. Records
+   * that trickle in during a write wait for the next interval: writing them at once turned
+   * light traffic into a write every few requests (one client: about 240 transactions a
+   * second of 5 rows each, which cost the database 290 µs of CPU per request instead of
+   * about 20).
+   */
   private async writeBuffered(): Promise<void> {
-    while (this.buffer.length > 0) {
+    if (this.buffer.length === 0) return;
+    do {
       const batch = this.buffer.slice(0, this.batchSize);
       try {
         await this.sink.insert(batch, this.instanceId);
@@ -331,6 +339,6 @@ export class PredictionLogWriter {
         if (!this.stopped) await new Promise((r) => setTimeout(r, this.backoffMs));
         return;
       }
-    }
+    } while (this.buffer.length >= this.batchSize);
   }
 }
