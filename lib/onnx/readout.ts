@@ -123,28 +123,36 @@ export function readPredictions(
   outputs: Record<string, OutputData | undefined>,
   rows: number,
 ): Array<string | number> | null {
+  // Plain loops: this runs for every logged request on the serving event loop.
+  const predictions = new Array<string | number>(rows);
   if (readout.task === "regression") {
     const v = outputs[readout.valueOutput]?.data;
     if (!v || v.length < rows) return null;
-    return Array.from({ length: rows }, (_, i) => Number(v[i]));
+    for (let i = 0; i < rows; i++) predictions[i] = Number(v[i]);
+    return predictions;
   }
   const names = readout.classNames;
   if (readout.labelOutput) {
     const d = outputs[readout.labelOutput.name]?.data;
     if (!d || d.length < rows) return null;
-    return Array.from({ length: rows }, (_, i) => {
-      if (readout.labelOutput!.kind === "name") return String(d[i]);
-      const k = Number(d[i]);
-      return names?.[k] ?? k;
-    });
+    const byName = readout.labelOutput.kind === "name";
+    for (let i = 0; i < rows; i++) {
+      if (byName) predictions[i] = String(d[i]);
+      else {
+        const k = Number(d[i]);
+        predictions[i] = names?.[k] ?? k;
+      }
+    }
+    return predictions;
   }
   const s = outputs[readout.scoresOutput!.name]?.data as ArrayLike<number> | undefined;
   if (!s || rows === 0 || s.length < rows) return null;
   const width = s.length / rows;
-  return Array.from({ length: rows }, (_, i) => {
+  for (let i = 0; i < rows; i++) {
     const best = argmax(s, i * width, width);
-    return names?.[best] ?? best;
-  });
+    predictions[i] = names?.[best] ?? best;
+  }
+  return predictions;
 }
 
 /** Index of the largest of `length` values from `offset` (the first one on ties). */

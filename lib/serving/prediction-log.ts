@@ -83,50 +83,8 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
   const sql = `COPY prediction_log (${COLUMNS.map((c) => `"${c}"`).join(", ")}) FROM STDIN`;
   return {
     async insert(records, instanceId) {
-      const nowDate = new Date();
-      const now = nowDate.toISOString();
-      const instance = copyText(instanceId);
-      let text = "";
-      for (const r of records) {
-        text +=
-          (r.at ? r.at.toISOString() : now) +
-          "\t" +
-          r.requestId +
-          "\t" +
-          r.modelId +
-          "\t" +
-          copyText(r.model) +
-          "\t" +
-          (r.versionId ?? NULL) +
-          "\t" +
-          copyNumber(r.version) +
-          "\t" +
-          (r.alias == null ? NULL : copyText(r.alias)) +
-          "\t" +
-          r.status +
-          "\t" +
-          copyNumber(r.latencyMs) +
-          "\t" +
-          copyNumber(r.queueMs) +
-          "\t" +
-          copyNumber(r.computeMs) +
-          "\t" +
-          copyNumber(r.batchSize) +
-          "\t" +
-          copyNumber(r.rows) +
-          "\t" +
-          (r.inputs ? copyText(r.inputs) : NULL) +
-          "\t" +
-          (r.outputs ? copyText(r.outputs) : NULL) +
-          "\t" +
-          (r.predicted ? copyText(r.predicted) : NULL) +
-          "\t" +
-          (r.error == null ? NULL : copyText(r.error)) +
-          "\t" +
-          instance +
-          "\n";
-      }
-      const deltas = rollupDeltas(records, nowDate);
+      const now = new Date();
+      const deltas = rollupDeltas(records, now);
       const models = [...new Set(records.map((r) => r.modelId))];
       const client = await pool.connect();
       // Between the transaction's statements no query is pending to reject, so a connection
@@ -136,7 +94,10 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
       client.on("error", lost);
       try {
         await client.query("BEGIN");
-        await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
+        await pipeline(
+          Readable.from(copyChunks(records, now.toISOString(), copyText(instanceId))),
+          client.query(copyFrom(sql)),
+        );
         if (deltas.length > 0) await client.query(upsertRollupsQuery(deltas));
         await client.query(metricsUpdatedNotifyQuery(models));
         await client.query("COMMIT");
@@ -155,6 +116,67 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * The rows as COPY text, a few hundred at a time with a turn of the event loop in between:
+ * built in one piece, a 1,250-row flush (64 clients, 250 ms) held responses up for 5–15 ms
+ * every flush, which showed in the p99.
+ */
+async function* copyChunks(
+  records: PredictionRecord[],
+  now: string,
+  instance: string,
+): AsyncGenerator<string> {
+  for (let start = 0; start < records.length; start += COPY_CHUNK_ROWS) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    const end = Math.min(records.length, start + COPY_CHUNK_ROWS);
+    let text = "";
+    for (let i = start; i < end; i++) text += copyLine(records[i]!, now, instance);
+    yield text;
+  }
+}
+const COPY_CHUNK_ROWS = 200;
+
+function copyLine(r: PredictionRecord, now: string, instance: string): string {
+  return (
+    (r.at ? r.at.toISOString() : now) +
+    "\t" +
+    r.requestId +
+    "\t" +
+    r.modelId +
+    "\t" +
+    copyText(r.model) +
+    "\t" +
+    (r.versionId ?? NULL) +
+    "\t" +
+    copyNumber(r.version) +
+    "\t" +
+    (r.alias == null ? NULL : copyText(r.alias)) +
+    "\t" +
+    r.status +
+    "\t" +
+    copyNumber(r.latencyMs) +
+    "\t" +
+    copyNumber(r.queueMs) +
+    "\t" +
+    copyNumber(r.computeMs) +
+    "\t" +
+    copyNumber(r.batchSize) +
+    "\t" +
+    copyNumber(r.rows) +
+    "\t" +
+    (r.inputs ? copyText(r.inputs) : NULL) +
+    "\t" +
+    (r.outputs ? copyText(r.outputs) : NULL) +
+    "\t" +
+    (r.predicted ? copyText(r.predicted) : NULL) +
+    "\t" +
+    (r.error == null ? NULL : copyText(r.error)) +
+    "\t" +
+    instance +
+    "\n"
+  );
 }
 
 const NULL = "\\N";

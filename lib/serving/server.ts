@@ -68,16 +68,21 @@ export function createServingHandler(deps: ServingAppDeps) {
     const started = performance.now();
     const requestId = newRequestId();
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
-      deps.metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { "content-type": deps.metrics.registry.contentType });
-          res.end(text);
-        },
-        (error: unknown) => {
-          deps.log.error({ err: error }, "cannot render metrics");
-          send(res, errorReply(500, "internal", "Cannot render metrics."), requestId);
-        },
-      );
+      deps.metrics.registry
+        .metrics()
+        .then(
+          (text) => {
+            res.writeHead(200, { "content-type": deps.metrics.registry.contentType });
+            res.end(text);
+          },
+          (error: unknown) => {
+            deps.log.error({ err: error }, "cannot render metrics");
+            send(res, errorReply(500, "internal", "Cannot render metrics."), requestId);
+          },
+        )
+        // A scrape is a request too: without this, one scrape made shutdown wait its full
+        // drain deadline for a request that had long been answered.
+        .finally(() => inFlight--);
       return;
     }
     handle(deps, req, requestId, started)

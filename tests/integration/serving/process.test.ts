@@ -103,6 +103,15 @@ it("keeps answering while Postgres is unreachable, and catches up after it retur
   await relay.close();
 });
 
+it("a metrics scrape does not count as a request still in flight at shutdown", async () => {
+  const proc = await fixture.spawn();
+  expect((await fetch(`${proc.url}/metrics`)).status).toBe(200);
+  const started = Date.now();
+  expect(await proc.stop("SIGTERM")).toBe(0);
+  // Nothing is in flight: no wait for the 10 s drain deadline (it did wait before the fix).
+  expect(Date.now() - started).toBeLessThan(5_000);
+});
+
 it("SIGTERM drains in-flight requests and flushes the prediction log", async () => {
   await createClassifier(db.client, storeFor(fixture.dataDir), "drain", [classifierBytes(0)]);
   const proc = await fixture.spawn();
