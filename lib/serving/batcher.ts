@@ -24,6 +24,8 @@ export type BatchResult = {
   batchRows: number;
   queueMs: number;
   computeMs: number;
+  /** True for exactly one request of each onnxruntime call: per-call figures are counted once. */
+  firstInBatch: boolean;
 };
 
 export class QueueFullError extends Error {
@@ -177,6 +179,7 @@ export class DynamicBatcher {
           batchRows: totalRows,
           queueMs: startedAt - job.enqueuedAt,
           computeMs,
+          firstInBatch: offset === 0,
         });
         offset += job.rows;
       }

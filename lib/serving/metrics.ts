@@ -81,14 +81,14 @@ function createMetrics(opts: { defaultMetrics?: boolean }) {
     }),
     computeDuration: new client.Histogram({
       name: "modeldeck_inference_compute_duration_seconds",
-      help: "Time onnxruntime spent on the batch an inference request ran in.",
+      help: "Time each onnxruntime call (one batch of requests) took.",
       labelNames: labels,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
     batchSize: new client.Histogram({
       name: "modeldeck_inference_batch_size",
-      help: "Rows per onnxruntime call (realised dynamic batch size).",
+      help: "Rows per onnxruntime call (realised dynamic batch size), one observation per call.",
       labelNames: labels,
       buckets: BATCH_BUCKETS,
       registers: [registry],
