@@ -20,7 +20,7 @@
  * (the reader falls back to the original file when it would not be). Labels keep their cell
  * values exactly (the text of a CSV cell, the JSON value of a JSONL one).
  */
-import { readFile } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, read } from "node:fs";
 import { endianness } from "node:os";
 import type { EvaluationData } from "./parse";
 
@@ -260,7 +260,35 @@ export function decodeDatasetMatrix(bytes: Buffer): DatasetMatrix {
 
 /** Reads a binary form from a file: one sequential read, then views. */
 export async function readDatasetMatrix(filePath: string): Promise<DatasetMatrix> {
-  return decodeDatasetMatrix(await readFile(filePath));
+  return decodeDatasetMatrix(await readWhole(filePath));
+}
+
+/**
+ * The file in one read call where the OS allows (a loop otherwise). Why not readFile: it
+ * reads 512 KiB per call, each queued from the event loop, so a read cannot progress while
+ * the thread is busy; a single read proceeds beside synchronous work such as the evaluation
+ * child's model load (lib/evaluation/child.ts). The open and stat are synchronous (a few µs)
+ * for the same reason: an async open would wait for the busy thread before the read starts.
+ */
+async function readWhole(filePath: string): Promise<Buffer> {
+  const fd = openSync(filePath, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const buffer = Buffer.allocUnsafe(size);
+    let offset = 0;
+    while (offset < size) {
+      const bytesRead = await new Promise<number>((resolve, reject) =>
+        read(fd, buffer, offset, size - offset, offset, (error, n) =>
+          error ? reject(error) : resolve(n),
+        ),
+      );
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return offset === size ? buffer : buffer.subarray(0, offset);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

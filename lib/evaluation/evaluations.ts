@@ -9,7 +9,11 @@ import { getModel, getVersion } from "../registry";
 import { UUID_PATTERN } from "../registry/names";
 import type { ArtifactStore } from "../storage";
 import { withLocalFiles } from "./files";
-import { DEFAULT_EVALUATION_TIMEOUT_MS, runEvaluationInChild } from "./runner";
+import {
+  DEFAULT_EVALUATION_TIMEOUT_MS,
+  prestartEvaluationChild,
+  runEvaluationInChild,
+} from "./runner";
 import type { EvaluationView } from "./types";
 
 /**
@@ -105,9 +109,14 @@ export async function createEvaluation(
   actor: Actor,
   input: CreateEvaluationInput,
 ): Promise<PreparedEvaluation> {
-  const model = await getModel(db, input.modelName);
-  const version = await getVersion(db, input.modelName, input.version);
-  const dataset = await getDatasetVersion(db, input.datasetName, input.datasetVersion ?? null);
+  // Independent reads at once; failures still reported in this order (model, version, dataset).
+  const [model, version, dataset, matrixKey] = await inOrder([
+    getModel(db, input.modelName),
+    getVersion(db, input.modelName, input.version),
+    getDatasetVersion(db, input.datasetName, input.datasetVersion ?? null),
+  ] as const).then(
+    async (found) => [...found, await getDatasetMatrixKey(db, found[2].id)] as const,
+  );
   const what = `Dataset ${dataset.dataset} v${dataset.version} cannot be scored by ${model.name} v${version.version}`;
   const fit = checkDatasetFitsModel(dataset, version.signature as OnnxSignature, model.task);
   if (!fit.ok) throw new DatasetMismatchError(fit.problems, what);
@@ -151,9 +160,18 @@ export async function createEvaluation(
     plan: fit.plan,
     modelKey: version.storageKey,
     datasetKey: dataset.storageKey,
-    matrixKey: await getDatasetMatrixKey(db, dataset.id),
+    matrixKey,
     format: dataset.format,
   };
+}
+
+/** Awaits every promise, then rejects with the first failure in list order (not in time). */
+async function inOrder<T extends readonly unknown[]>(promises: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === "rejected") throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 export type RunEvaluationOptions = {
@@ -212,6 +230,7 @@ export async function runEvaluation(
           {
             signal: options.signal,
             timeoutMs: options.timeoutMs ?? evaluationTimeoutMs(),
+            replenish: false, // after the result is recorded (finally, below)
             onSpawn: () => {
               void db.evaluation
                 .updateMany({
@@ -260,6 +279,7 @@ export async function runEvaluation(
     return toView(row);
   } finally {
     clearInterval(beat);
+    void prestartEvaluationChild();
   }
 }
 

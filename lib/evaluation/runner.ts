@@ -31,6 +31,12 @@ export type RunOptions = {
   onProgress?: (p: Extract<ChildMessage, { type: "progress" }>) => void;
   /** The child's pid, and whether it was the pre-started one. */
   onSpawn?: (pid: number, warm: boolean) => void;
+  /**
+   * Start the next warm child as soon as this run ends (default). False: the caller does
+   * it (prestartEvaluationChild) once its own bookkeeping is done, since a node start beside
+   * the result's database writes made them several times slower on two cores.
+   */
+  replenish?: boolean;
 };
 
 export type RunResult = ScoreResult & {
@@ -122,7 +128,7 @@ export async function runEvaluationInChild(
     return { ...scored, timings: { ...timings, startMs: await readyAt, warmChild: warm } };
   } finally {
     release();
-    // The next evaluation's child starts now, after this one's work (not during it).
-    void pool.replenish();
+    // The next evaluation's child starts after this one's work (not during it).
+    if (options.replenish !== false) void pool.replenish();
   }
 }
