@@ -101,14 +101,15 @@ export function createServingHandler(deps: ServingAppDeps) {
 
 function send(res: http.ServerResponse, reply: Reply, requestId: string) {
   if (res.headersSent || res.destroyed) return;
-  // Encoded once (content-length and the write share it); headers as a flat list, which
-  // node:http takes without building and walking an object on every response.
-  const body = Buffer.from(reply.body === undefined ? "" : JSON.stringify(reply.body));
+  // The body as a string: node:http then sends headers and body in one write (a Buffer
+  // body goes out as a second chunk of a writev). Headers as a flat list, which node:http
+  // takes without building and walking an object on every response.
+  const body = reply.body === undefined ? "" : JSON.stringify(reply.body);
   const headers = [
     "content-type",
     "application/json",
     "content-length",
-    String(body.length),
+    String(Buffer.byteLength(body)),
     "cache-control",
     "no-store",
     "x-request-id",
