@@ -12,8 +12,8 @@
  * checked request, then runs the load generator (bench/serving/load.ts, its own process) for
  * --warmup seconds (not counted) and --duration seconds, and stops the target. Targets are
  * interleaved within each model × connections group and rounds repeat with --repeat, so drift
- * in the machine's state spreads over all cases. A case whose target fails to start (the
- * ModelDeck cases until modeldeck-target.ts is wired) is skipped and the reason printed.
+ * in the machine's state spreads over all cases. A case whose target fails to start is
+ * skipped and the reason printed.
  * Progress goes to stderr; the results (markdown) to stdout.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
