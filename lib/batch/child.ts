@@ -9,6 +9,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import * as ort from "onnxruntime-node";
+import { createScoringSession } from "../onnx/scoring-session";
 import { matrixEvaluationData, readDatasetMatrix } from "../datasets/matrix";
 import { loadEvaluationData, type EvaluationData } from "../datasets/parse";
 import { argmax } from "../evaluation/metrics";
@@ -44,13 +45,7 @@ async function run(job: BatchChildRequest): Promise<void> {
   const F = data.featureColumns.length;
   const float32 = data.features instanceof Float32Array;
   send({ type: "progress", done: 0, total: n });
-  const session = await ort.InferenceSession.create(job.modelPath, {
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    intraOpNumThreads: job.threads,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-  });
+  const session = await createScoringSession(job.modelPath, job.threads);
   const prepared = prepareFeeds(data, plan);
   const fetches = [
     plan.labelOutput?.name,

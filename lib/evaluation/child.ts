@@ -8,6 +8,7 @@
  * worker thread).
  */
 import * as ort from "onnxruntime-node";
+import { createScoringSession } from "../onnx/scoring-session";
 import { matrixEvaluationData, readDatasetMatrix } from "../datasets/matrix";
 import { loadEvaluationData, type EvaluationData } from "../datasets/parse";
 import { scoreDataset, type ModelRunner } from "./score";
@@ -23,13 +24,7 @@ async function run(job: ChildRequest): Promise<void> {
   // the session holds this thread for tens of milliseconds. An unreadable binary form is not
   // fatal: the original file is the source of truth.
   const matrixRead = job.matrixPath ? readDatasetMatrix(job.matrixPath).catch(() => null) : null;
-  const session = await ort.InferenceSession.create(job.modelPath, {
-    graphOptimizationLevel: "all",
-    executionMode: "sequential",
-    intraOpNumThreads: job.threads,
-    interOpNumThreads: 1,
-    logSeverityLevel: 3,
-  });
+  const session = await createScoringSession(job.modelPath, job.threads);
   const loadedModel = performance.now();
   let data: EvaluationData | null = null;
   const matrix = await matrixRead;
