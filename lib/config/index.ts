@@ -32,6 +32,7 @@ const envSchema = z.object({
     .positive()
     .default(32 * 1024 ** 2),
   MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(1),
+  MODELDECK_SERVING_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   MODELDECK_PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(30),
@@ -68,6 +69,8 @@ export type AppConfig = {
     maxBodyBytes: number;
     /** onnxruntime intra-op threads per session (default 1; 0: one per core). One thread measured fastest on 2 cores: the event loop needs the other (bench/serving). */
     threads: number;
+    /** Serving event loops (node:cluster workers on one port); 1 = the process serves itself. */
+    workers: number;
     /** How often the registry is re-read in case a notification was missed. */
     reconcileIntervalMs: number;
     predictionLog: boolean;
@@ -122,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authRequired: e.MODELDECK_SERVING_AUTH === "on",
       maxBodyBytes: e.MODELDECK_SERVING_MAX_BODY_BYTES,
       threads: e.MODELDECK_SERVING_THREADS,
+      workers: e.MODELDECK_SERVING_WORKERS,
       reconcileIntervalMs: e.MODELDECK_SERVING_RECONCILE_SECONDS * 1000,
       predictionLog: e.MODELDECK_PREDICTION_LOG === "on",
     },

@@ -98,6 +98,9 @@ function createMetrics(opts: { defaultMetrics?: boolean }) {
       help: "Model versions loaded in this serving process (1 per loaded version).",
       labelNames: labels,
       registers: [registry],
+      // Across the workers of one process (MODELDECK_SERVING_WORKERS), loaded is loaded:
+      // the largest value, not the sum.
+      aggregator: "max",
     }),
     loadFailures: new client.Counter({
       name: "modeldeck_serving_model_load_failures_total",

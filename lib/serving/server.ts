@@ -44,6 +44,8 @@ export type ServingAppDeps = {
   maxBodyBytes: number;
   /** Extra facts for /v2/health/ready (e.g. whether the database listener is up). */
   readiness?: () => Record<string, unknown>;
+  /** The /metrics text; default this server's registry (a cluster worker asks its primary). */
+  metricsText?: () => Promise<string>;
 };
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -68,8 +70,7 @@ export function createServingHandler(deps: ServingAppDeps) {
     const started = performance.now();
     const requestId = newRequestId();
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
-      deps.metrics.registry
-        .metrics()
+      (deps.metricsText ?? (() => deps.metrics.registry.metrics()))()
         .then(
           (text) => {
             res.writeHead(200, { "content-type": deps.metrics.registry.contentType });

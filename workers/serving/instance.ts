@@ -1,0 +1,143 @@
+import cluster from "node:cluster";
+import http from "node:http";
+import { createCachedTokenVerifier } from "../../lib/auth/tokens";
+import { getConfig } from "../../lib/config";
+import { getPrisma } from "../../lib/db/client";
+import { createLogger } from "../../lib/log";
+import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
+import { listenToModelEvents } from "../../lib/serving/listener";
+import { createServingMetrics } from "../../lib/serving/metrics";
+import { postgresPredictionSink, PredictionLogWriter } from "../../lib/serving/prediction-log";
+import { ModelRouter } from "../../lib/serving/router";
+import { createServingHandler } from "../../lib/serving/server";
+import { getArtifactStore } from "../../lib/storage";
+import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
+import { ensureAuthSecret } from "../../lib/system/instance";
+import { announceReady, onShutdown } from "../shared/lifecycle";
+import { clusterMetricsFromPrimary } from "./cluster-messages";
+
+/**
+ * One serving instance (data plane): wires the registry listener, the model router, the
+ * prediction log and the HTTP handler of lib/serving to a node:http server. Runs as the
+ * serving process itself, or as one of its cluster workers (workers/serving/primary.ts),
+ * which share the port and report /metrics for all workers together.
+ */
+const log = createLogger("serving");
+const config = getConfig();
+const db = getPrisma();
+const metrics = createServingMetrics();
+const startedAt = Date.now();
+
+const instanceId = newInstanceId("serving");
+
+const router = new ModelRouter({
+  db,
+  store: getArtifactStore(),
+  log,
+  metrics,
+  instanceId,
+  sessionOptions: { intraOpThreads: config.serving.threads },
+  // The model page shows what each instance serves from its heartbeat: report a swap at once.
+  onServedChange: () => heartbeat.beatNow(),
+});
+
+const predictionSink = config.serving.predictionLog
+  ? postgresPredictionSink(process.env.DATABASE_URL!)
+  : null;
+const predictionLog = predictionSink
+  ? new PredictionLogWriter(predictionSink, instanceId, log, {
+      onDropped: (n) => metrics.logDropped.inc(n),
+      onWritten: (n) => metrics.logWritten.inc(n),
+    })
+  : null;
+predictionLog?.start();
+
+let authorize: ((token: string) => Promise<boolean>) | null = null;
+if (config.serving.authRequired) {
+  const verifyToken = createCachedTokenVerifier(db);
+  const internalKey = tryItKey(
+    process.env.BETTER_AUTH_SECRET ?? (await ensureAuthSecret(db, process.env.MODELDECK_SECRET)),
+  );
+  authorize = async (token) =>
+    isTryItKey(token, internalKey) || (await verifyToken(token)) !== null;
+}
+
+const reconcileAll = (why: string) =>
+  router
+    .reconcileAll()
+    .catch((error: unknown) =>
+      log.warn({ err: error, why }, "could not read the registry; will retry"),
+    );
+
+const listener = listenToModelEvents({
+  connectionString: process.env.DATABASE_URL!,
+  log,
+  onEvent: (event) => {
+    log.debug({ event }, "model event");
+    void router
+      .reconcileModel(event.model)
+      .catch((error: unknown) => log.warn({ err: error, model: event.model }, "reconcile failed"));
+  },
+  // Also the first connection: the initial load happens once LISTEN is in place, so no
+  // promotion can slip between reading the registry and hearing about changes.
+  onConnected: () => void reconcileAll("listener connected"),
+});
+const periodic = setInterval(
+  () => void reconcileAll("periodic"),
+  config.serving.reconcileIntervalMs,
+);
+periodic.unref();
+
+const handler = createServingHandler({
+  router,
+  metrics,
+  predictionLog,
+  log,
+  authorize,
+  maxBodyBytes: config.serving.maxBodyBytes,
+  readiness: () => ({ registryListener: listener.connected }),
+  metricsText: cluster.isWorker ? clusterMetricsFromPrimary(metrics.registry) : undefined,
+});
+const heartbeat = startHeartbeat(
+  db,
+  "serving",
+  () => ({
+    url: `http://${config.host}:${config.servingPort}`,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    listening: listener.connected,
+    models: router.snapshot().map((m) => ({ model: m.model, aliases: m.aliases })),
+    predictionLog: predictionLog?.stats ?? null,
+  }),
+  (error) => log.warn({ err: error }, "heartbeat failed"),
+  instanceId,
+);
+const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+
+await new Promise<void>((resolve, reject) => {
+  server.once("error", reject);
+  server.listen(config.servingPort, config.host, resolve);
+});
+log.info(
+  { url: `http://${config.host}:${config.servingPort}`, authRequired: config.serving.authRequired },
+  "serving listening",
+);
+announceReady({ port: config.servingPort });
+
+onShutdown(log, async () => {
+  // Stop accepting, let in-flight requests finish, then flush the log and free the sessions.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = Date.now() + 10_000;
+  while (handler.inFlight() > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  server.closeAllConnections();
+  await closed;
+  clearInterval(periodic);
+  await listener.stop();
+  await predictionLog?.stop();
+  await predictionSink?.end();
+  await router.close();
+  await heartbeat.stop();
+  await db.$disconnect();
+});
