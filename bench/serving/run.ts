@@ -242,9 +242,10 @@ async function runInProcess(dir: string): Promise<InProcessResult[]> {
 function describeMachine(): string[] {
   const quote = (a: string) => (/^[\w./=,:@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   const script = path.relative(process.cwd(), process.argv[1]!) || process.argv[1]!;
-  const command = ["node", ...process.execArgv, script, ...process.argv.slice(2)]
-    .map(quote)
-    .join(" ");
+  const workers = process.env.MODELDECK_SERVING_WORKERS;
+  const command =
+    (workers ? `MODELDECK_SERVING_WORKERS=${quote(workers)} ` : "") +
+    ["node", ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(" ");
   let nproc = String(os.availableParallelism());
   try {
     nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
