@@ -123,6 +123,15 @@ export function TH({ className, align = "left", scope = "col", ...props }: THPro
   );
 }
 
+/** The header of a row-actions column: no visible text, named for screen readers. */
+export function ActionsTH() {
+  return (
+    <TH align="right">
+      <span className="sr-only">Actions</span>
+    </TH>
+  );
+}
+
 export type TDProps = React.ComponentProps<"td"> & {
   align?: Align;
   /** Right-aligned tabular numbers. */

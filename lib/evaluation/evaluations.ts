@@ -110,13 +110,12 @@ export async function createEvaluation(
   input: CreateEvaluationInput,
 ): Promise<PreparedEvaluation> {
   // Independent reads at once; failures still reported in this order (model, version, dataset).
-  const [model, version, dataset, matrixKey] = await inOrder([
+  const [model, version, dataset] = await inOrder([
     getModel(db, input.modelName),
     getVersion(db, input.modelName, input.version),
     getDatasetVersion(db, input.datasetName, input.datasetVersion ?? null),
-  ] as const).then(
-    async (found) => [...found, await getDatasetMatrixKey(db, found[2].id)] as const,
-  );
+  ] as const);
+  const matrixKey = await getDatasetMatrixKey(db, dataset.id);
   const what = `Dataset ${dataset.dataset} v${dataset.version} cannot be scored by ${model.name} v${version.version}`;
   const fit = checkDatasetFitsModel(dataset, version.signature as OnnxSignature, model.task);
   if (!fit.ok) throw new DatasetMismatchError(fit.problems, what);

@@ -13,7 +13,7 @@ import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { ActionsTH, Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { PageSection } from "@/components/ui/page-section";
 import { listAlertRules, listAlerts, listSilences } from "@/lib/alerts";
 import { ApiError } from "@/lib/api/errors";
@@ -108,11 +108,7 @@ export default async function AlertsPage({
                   <TH align="right">Threshold</TH>
                   <TH>Since</TH>
                   <TH>Acknowledged</TH>
-                  {canWrite ? (
-                    <TH>
-                      <span className="sr-only">Actions</span>
-                    </TH>
-                  ) : null}
+                  {canWrite ? <ActionsTH /> : null}
                 </TR>
               </THead>
               <TBody>
@@ -228,11 +224,7 @@ export default async function AlertsPage({
                   <TH>Severity</TH>
                   <TH>State</TH>
                   <TH align="right">Last value</TH>
-                  {canWrite ? (
-                    <TH>
-                      <span className="sr-only">Actions</span>
-                    </TH>
-                  ) : null}
+                  {canWrite ? <ActionsTH /> : null}
                 </TR>
               </THead>
               <TBody>
@@ -345,11 +337,7 @@ export default async function AlertsPage({
                     <TH>Comment</TH>
                     <TH>By</TH>
                     <TH>Ends</TH>
-                    {canWrite ? (
-                      <TH>
-                        <span className="sr-only">Actions</span>
-                      </TH>
-                    ) : null}
+                    {canWrite ? <ActionsTH /> : null}
                   </TR>
                 </THead>
                 <TBody>

@@ -3,7 +3,7 @@ import { RoleBadge } from "@/components/admin/role-badge";
 import { UserRowActions } from "@/components/admin/user-row-actions";
 import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/page-header";
-import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { ActionsTH, Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { listUsers } from "@/lib/auth/users";
 import { getPrisma } from "@/lib/db/client";
 import { Time } from "@/components/time";
@@ -30,9 +30,7 @@ export default async function UsersPage() {
             <TH>Status</TH>
             <TH>Created</TH>
             <TH>Last active</TH>
-            <TH align="right">
-              <span className="sr-only">Actions</span>
-            </TH>
+            <ActionsTH />
           </TR>
         </THead>
         <TBody>

@@ -16,7 +16,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
-import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
+import { ActionsTH, Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import { ApiError } from "@/lib/api/errors";
 import { userCan } from "@/lib/auth/guard";
 import { formatBytes } from "@/lib/format";
@@ -285,9 +285,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
               <TH>Aliases</TH>
               <TH>Status</TH>
               <TH>Uploaded by</TH>
-              <TH align="right">
-                <span className="sr-only">Actions</span>
-              </TH>
+              <ActionsTH />
             </TR>
           </THead>
           <TBody>

@@ -3,7 +3,7 @@ import { RevokeTokenButton } from "@/components/admin/revoke-token-button";
 import { RoleBadge } from "@/components/admin/role-badge";
 import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/page-header";
-import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
+import { ActionsTH, Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import { listApiTokens } from "@/lib/auth/tokens";
 import { getPrisma } from "@/lib/db/client";
 import { Time } from "@/components/time";
@@ -34,9 +34,7 @@ export default async function TokensPage() {
             <TH>Created</TH>
             <TH>Expires</TH>
             <TH>Last used</TH>
-            <TH align="right">
-              <span className="sr-only">Actions</span>
-            </TH>
+            <ActionsTH />
           </TR>
         </THead>
         <TBody>
