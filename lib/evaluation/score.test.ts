@@ -79,7 +79,7 @@ describe("scoreDataset", () => {
     expect(r.latency.scoring).toEqual(r.latency.batched);
   });
 
-  it("scores in batches of 512 by default and times batch 64 apart, on the first rows", async () => {
+  it("scores the first rows at batch 64 (the batch-64 figure) and the rest at 512, each row once", async () => {
     const batches: number[] = [];
     const labels = Array.from({ length: 5000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
     const r = await scoreDataset(
@@ -88,14 +88,32 @@ describe("scoreDataset", () => {
       fake(batches),
       { latencyRuns: 0 },
     );
+    // Every row's prediction landed at its own index, from either pass.
     expect((r.metrics as ClassificationMetrics).accuracy).toBe(1);
-    // 2 warm-up batches of 512, then 5000 rows as 9 × 512 + 392.
-    expect(batches.slice(0, 12)).toEqual([512, 512, ...Array(9).fill(512), 392]);
-    // Then 16 warm-up batches of 64 and at most 64 timed ones (4,096 rows, not all 5,000).
-    expect(batches.slice(12)).toEqual(Array(16 + 64).fill(64));
-    expect(r.latency.scoring).toMatchObject({ batchSize: SCORING_BATCH, rows: 5000 });
+    // 16 warm-up batches of 64, then at most 64 timed ones (4,096 rows, not all 5,000)…
+    expect(batches.slice(0, 80)).toEqual(Array(16 + 64).fill(64));
+    // …then the remaining 904 rows at 512: 2 warm-up batches, then 512 + 392 timed.
+    expect(batches.slice(80)).toEqual([512, 392, 512, 392]);
     expect(r.latency.batched).toMatchObject({ batchSize: 64, rows: 4096 });
     expect(r.latency.batched.rowsPerSecond).toBeGreaterThan(0);
+    expect(r.latency.scoring).toMatchObject({ batchSize: SCORING_BATCH, rows: 904 });
+  });
+
+  it("scores a dataset the batch-64 pass covers whole at 64 only", async () => {
+    const batches: number[] = [];
+    const labels = Array.from({ length: 1000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
+    const r = await scoreDataset(
+      data(labels),
+      { ...base, labelOutput: { name: "label", kind: "index" } },
+      fake(batches),
+      { latencyRuns: 0 },
+    );
+    expect((r.metrics as ClassificationMetrics).accuracy).toBe(1);
+    // 16 warm-up batches (the dataset has 16: 15 × 64 + 40), then the same 16 timed.
+    const pass = [...Array(15).fill(64), 40];
+    expect(batches).toEqual([...pass, ...pass]);
+    expect(r.latency.batched).toMatchObject({ batchSize: 64, rows: 1000 });
+    expect(r.latency.scoring).toEqual(r.latency.batched);
   });
 
   it("latency runs: past the minimum of 300 while within the budget, only the minimum when each run takes long", async () => {
