@@ -9,7 +9,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import * as ort from "onnxruntime-node";
-import { createScoringSession } from "../onnx/scoring-session";
+import { createScoringSession, warmUpOnnxRuntime } from "../onnx/scoring-session";
 import { matrixEvaluationData, readDatasetMatrix } from "../datasets/matrix";
 import { loadEvaluationData, type EvaluationData } from "../datasets/parse";
 import { argmax } from "../evaluation/metrics";
@@ -130,4 +130,7 @@ process.once("message", (job: BatchChildRequest) => {
     },
   );
 });
+// Ready once onnxruntime is started, so the job's own model loads in a few ms. Should that
+// fail, the job's own session reports why.
+await warmUpOnnxRuntime().catch(() => undefined);
 send({ type: "ready" });

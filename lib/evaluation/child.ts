@@ -8,7 +8,7 @@
  * worker thread).
  */
 import * as ort from "onnxruntime-node";
-import { createScoringSession } from "../onnx/scoring-session";
+import { createScoringSession, warmUpOnnxRuntime } from "../onnx/scoring-session";
 import { matrixEvaluationData, readDatasetMatrix } from "../datasets/matrix";
 import { loadEvaluationData, type EvaluationData } from "../datasets/parse";
 import { scoreDataset, type ModelRunner } from "./score";
@@ -83,4 +83,7 @@ process.once("message", (job: ChildRequest) => {
     },
   );
 });
+// Ready once onnxruntime is started, so the job's own model loads in a few ms. Should that
+// fail, the job's own session reports why.
+await warmUpOnnxRuntime().catch(() => undefined);
 send({ type: "ready" });
