@@ -79,17 +79,23 @@ describe("scoreDataset", () => {
     expect(r.latency.scoring).toEqual(r.latency.batched);
   });
 
-  it("scores the first rows at batch 64 (the batch-64 figure) and the rest at 512, each row once", async () => {
+  /** Scores `rows` rows at the default batch sizes, with the batch sizes run in order. */
+  async function scoreAtDefaults(rows: number) {
     const batches: number[] = [];
-    const labels = Array.from({ length: 5000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
+    const labels = Array.from({ length: rows }, (_, i) => (i % 3 === 2 ? 1 : 0));
     const r = await scoreDataset(
       data(labels),
       { ...base, labelOutput: { name: "label", kind: "index" } },
       fake(batches),
       { latencyRuns: 0 },
     );
-    // Every row's prediction landed at its own index, from either pass.
+    // Every row's prediction landed at its own index, from whichever pass scored it.
     expect((r.metrics as ClassificationMetrics).accuracy).toBe(1);
+    return { r, batches };
+  }
+
+  it("scores the first rows at batch 64 (the batch-64 figure) and the rest at 512, each row once", async () => {
+    const { r, batches } = await scoreAtDefaults(5000);
     // 16 warm-up batches of 64, then at most 64 timed ones (4,096 rows, not all 5,000)…
     expect(batches.slice(0, 80)).toEqual(Array(16 + 64).fill(64));
     // …then the remaining 904 rows at 512: 2 warm-up batches, then 512 + 392 timed.
@@ -100,15 +106,7 @@ describe("scoreDataset", () => {
   });
 
   it("scores a dataset the batch-64 pass covers whole at 64 only", async () => {
-    const batches: number[] = [];
-    const labels = Array.from({ length: 1000 }, (_, i) => (i % 3 === 2 ? 1 : 0));
-    const r = await scoreDataset(
-      data(labels),
-      { ...base, labelOutput: { name: "label", kind: "index" } },
-      fake(batches),
-      { latencyRuns: 0 },
-    );
-    expect((r.metrics as ClassificationMetrics).accuracy).toBe(1);
+    const { r, batches } = await scoreAtDefaults(1000);
     // 16 warm-up batches (the dataset has 16: 15 × 64 + 40), then the same 16 timed.
     const pass = [...Array(15).fill(64), 40];
     expect(batches).toEqual([...pass, ...pass]);
