@@ -1,5 +1,4 @@
 import * as ort from "onnxruntime-node";
-import { buildLogisticRegressionModel } from "./build";
 
 /**
  * An onnxruntime session for offline scoring in a child process (evaluations, batch
@@ -7,16 +6,19 @@ import { buildLogisticRegressionModel } from "./build";
  * one inter-op thread (so a job's CPU use is what was configured), warnings and below off.
  */
 export function createScoringSession(
-  modelPath: string | Uint8Array,
+  model: string | Uint8Array,
   threads: number,
 ): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(modelPath as string, {
+  const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: "all",
     executionMode: "sequential",
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
-  });
+  };
+  return typeof model === "string"
+    ? ort.InferenceSession.create(model, options)
+    : ort.InferenceSession.create(model, options);
 }
 
 /**
@@ -26,7 +28,14 @@ export function createScoringSession(
  * time to spare, while an evaluation or batch job would wait for it.
  */
 export async function warmUpOnnxRuntime(): Promise<void> {
-  const tiny = buildLogisticRegressionModel({ weights: [[0, 0]], bias: [0, 0] });
-  const session = await createScoringSession(tiny, 1);
+  const session = await createScoringSession(Buffer.from(WARM_UP_MODEL, "base64"), 1);
   await session.release();
 }
+
+/**
+ * `buildLogisticRegressionModel({ weights: [[0, 0]], bias: [0, 0] })` (lib/onnx/build.ts) as
+ * bytes, so a child does not load protobufjs and the ONNX schema (about 0.1 s) to warm up;
+ * scoring-session.test.ts checks the two still agree.
+ */
+export const WARM_UP_MODEL =
+  "CAgSCW1vZGVsZGVjaxoFMC4xLjAyH011bHRpbm9taWFsIGxvZ2lzdGljIHJlZ3Jlc3Npb2464AIKJQoIZmVhdHVyZXMKAVcSBnNjb3JlcxoGbWF0bXVsIgZNYXRNdWwKIgoGc2NvcmVzCgFiEgZsb2dpdHMaCGFkZF9iaWFzIgNBZGQKNgoGbG9naXRzEg1wcm9iYWJpbGl0aWVzGgdzb2Z0bWF4IgdTb2Z0bWF4KgsKBGF4aXMYAaABAgo9CgZsb2dpdHMSBWxhYmVsGgZhcmdtYXgiBkFyZ01heCoLCgRheGlzGAGgAQIqDwoIa2VlcGRpbXMYAKABAhITbG9naXN0aWNfcmVncmVzc2lvbioTCAEIAhABQgFXSggAAAAAAAAAACoRCAIQAUIBYkoIAAAAAAAAAABaHwoIZmVhdHVyZXMSEwoRCAESDQoHEgViYXRjaAoCCAFiGAoFbGFiZWwSDwoNCAcSCQoHEgViYXRjaGIkCg1wcm9iYWJpbGl0aWVzEhMKEQgBEg0KBxIFYmF0Y2gKAggCQgQKABAR";
