@@ -139,9 +139,10 @@ export function EvaluationsPanel({
             </Alert>
           ) : null}
           <p className="text-xs text-muted-foreground">
-            An evaluation scores every row in a separate process (batches of 64), then times up to
-            1,000 single-row runs for the latency percentiles. Refresh jobs evaluate candidates the
-            same way and promote one only when it passes the gate.
+            An evaluation scores every row in a separate process (in batches of 512 when the model
+            takes any batch size; the first few thousand at 64, timed for the throughput figure),
+            then times 300 to 1,000 single-row runs for the latency percentiles. Refresh jobs
+            evaluate candidates the same way and promote one only when it passes the gate.
           </p>
         </div>
         {aside ? <div className="min-w-0">{aside}</div> : null}
