@@ -225,6 +225,15 @@ test("the model page charts both versions, switches range in the URL and follows
   await latency.getByRole("button", { name: "Table" }).click();
   await expect(latency.getByRole("cell", { name: /^[34]\d\d$/ }).first()).toBeVisible();
   await latency.getByRole("button", { name: "Chart" }).click();
+  // A log axis keeps the spike and the ordinary milliseconds readable together.
+  const axis = latency.getByRole("group", { name: "Latency axis" });
+  await axis.getByRole("button", { name: "Log" }).click();
+  await expect(axis.getByRole("button", { name: "Log" })).toHaveAttribute("aria-pressed", "true");
+  await expect(latency.locator(".recharts-label")).toHaveText("latency (ms, log scale)");
+  await latency.scrollIntoViewIfNeeded();
+  await snap(page, "monitoring-model-24h-latency-log");
+  await axis.getByRole("button", { name: "Linear" }).click();
+  await expect(latency.locator(".recharts-label")).toHaveText("latency (ms)");
 
   // Range: 1 h, kept in the URL (shareable), fewer requests than the day.
   await section

@@ -77,18 +77,14 @@ export function ChartFrame({
             <CardActions>
               {actions}
               {table && !empty ? (
-                <div
-                  role="group"
-                  aria-label="View"
-                  className="inline-flex rounded-md border border-input bg-card p-0.5 shadow-xs"
-                >
-                  <ViewButton pressed={view === "chart"} onClick={() => setView("chart")}>
+                <ChartToggle label="View">
+                  <ChartToggleButton pressed={view === "chart"} onClick={() => setView("chart")}>
                     <ChartLineIcon aria-hidden /> Chart
-                  </ViewButton>
-                  <ViewButton pressed={view === "table"} onClick={() => setView("table")}>
+                  </ChartToggleButton>
+                  <ChartToggleButton pressed={view === "table"} onClick={() => setView("table")}>
                     <TableIcon aria-hidden /> Table
-                  </ViewButton>
-                </div>
+                  </ChartToggleButton>
+                </ChartToggle>
               ) : null}
             </CardActions>
           ) : null}
@@ -123,7 +119,20 @@ export function ChartFrame({
   );
 }
 
-function ViewButton({
+/** A small group of pressed/unpressed buttons in a chart's header (view, axis scale). */
+export function ChartToggle({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div
+      role="group"
+      aria-label={label}
+      className="inline-flex rounded-md border border-input bg-card p-0.5 shadow-xs"
+    >
+      {children}
+    </div>
+  );
+}
+
+export function ChartToggleButton({
   pressed,
   onClick,
   children,

@@ -5,6 +5,7 @@ import { usePathname, useSearchParams } from "next/navigation";
 import { ActivityIcon } from "lucide-react";
 import { apiFetch } from "@/components/api-client";
 import { valueDomain } from "@/components/charts/axes";
+import { ChartToggle, ChartToggleButton } from "@/components/charts/chart-frame";
 import { CHART_THEME } from "@/components/charts/palette";
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -209,6 +210,8 @@ function Charts({
   domain: [number, number];
   onToggle: (version: number) => void;
 }) {
+  // Linear by default; log when one slow spike flattens every other bucket into the axis.
+  const [latencyScale, setLatencyScale] = useState<"linear" | "log">("linear");
   const shown = data.versions.filter((v) => visible.includes(v.version));
   const versionLine = (v: VersionSeriesView, suffix = ""): SeriesLine => ({
     key: columnKey(v.version, suffix),
@@ -339,8 +342,25 @@ function Charts({
           label: `${q.label} ${q.dash ? (q.suffix === "p50" ? "(dotted)" : "(dashed)") : "(solid)"}`,
           color: CHART_THEME.axis,
         }))}
-        yLabel="latency (ms)"
+        yLabel={latencyScale === "log" ? "latency (ms, log scale)" : "latency (ms)"}
         yFormat={(n) => formatMs(n).replace(" ms", "")}
+        yScale={latencyScale}
+        actions={
+          <ChartToggle label="Latency axis">
+            <ChartToggleButton
+              pressed={latencyScale === "linear"}
+              onClick={() => setLatencyScale("linear")}
+            >
+              Linear
+            </ChartToggleButton>
+            <ChartToggleButton
+              pressed={latencyScale === "log"}
+              onClick={() => setLatencyScale("log")}
+            >
+              Log
+            </ChartToggleButton>
+          </ChartToggle>
+        }
         empty={nothingShown ? hiddenEmpty : undefined}
       />
       <div className="grid gap-3 lg:grid-cols-2">

@@ -49,9 +49,11 @@ export function SeriesChart({
   yLabel,
   yFormat,
   yDomain,
+  yScale = "linear",
   legend,
   height = 220,
   empty,
+  actions,
   testId,
 }: {
   title: string;
@@ -67,14 +69,30 @@ export function SeriesChart({
   yLabel: string;
   yFormat: (value: number) => string;
   yDomain?: [number | "auto", number | "auto"];
+  /** "log": a logarithmic y axis (latency, where one slow spike flattens everything else). */
+  yScale?: "linear" | "log";
   legend?: ChartLegendItem[];
   height?: number;
   empty?: { title: string; description?: string };
+  /** Controls for the card's header, beside the Chart / Table switch. */
+  actions?: React.ReactNode;
   testId?: string;
 }) {
   const xFormat = timeTickFormatter(domain);
   const series = [...stacked, ...lines];
   const tableRows = rowsWithData(rows);
+  // On a log axis a value of 0 has no place: it is left out of the plot (not of the table).
+  const plotted =
+    yScale === "log"
+      ? rows.map((r) => {
+          const row = { ...r };
+          for (const s of series) {
+            const v = row[s.key];
+            if (typeof v === "number" && !(v > 0)) row[s.key] = null;
+          }
+          return row;
+        })
+      : rows;
   const labels = new Map<string, string>([
     ...series.map((s) => [s.key, s.label] as const),
     ...bands.map((b) => [b.key, b.label] as const),
@@ -87,6 +105,7 @@ export function SeriesChart({
       legend={legend}
       height={height}
       empty={empty}
+      actions={actions}
       data-testid={testId}
       table={
         <table className="w-full text-left text-[13px] leading-5">
@@ -133,7 +152,7 @@ export function SeriesChart({
     >
       <ResponsiveContainer width="100%" height="100%">
         <ComposedChart
-          data={rows}
+          data={plotted}
           margin={{ top: 8, right: 16, bottom: 0, left: 4 }}
           accessibilityLayer
           title={title}
@@ -153,7 +172,14 @@ export function SeriesChart({
           />
           <YAxis
             type="number"
-            domain={yDomain ?? [0, "auto"]}
+            // A log axis cannot start at 0: it spans the data (every value drawn is > 0), with
+            // some room so the lowest and highest lines do not sit on the frame.
+            scale={yScale === "log" ? "log" : "auto"}
+            domain={
+              yScale === "log"
+                ? [(min: number) => min / 1.5, (max: number) => max * 1.5]
+                : (yDomain ?? [0, "auto"])
+            }
             tickFormatter={yFormat}
             stroke={CHART_THEME.grid}
             tick={{ fill: CHART_THEME.axis, fontSize: CHART_THEME.fontSize }}
