@@ -48,7 +48,13 @@ export type ServingAppDeps = {
   metricsText?: () => Promise<string>;
 };
 
-type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+type Reply = {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** Bookkeeping to do once the response is written (metrics, the prediction log). */
+  afterSend?: () => void;
+};
 
 class HttpError extends Error {
   constructor(
@@ -88,7 +94,10 @@ export function createServingHandler(deps: ServingAppDeps) {
     }
     handle(deps, req, requestId, started)
       .then(
-        (reply) => send(res, reply, requestId),
+        (reply) => {
+          send(res, reply, requestId);
+          reply.afterSend?.();
+        },
         (error: unknown) => {
           // Only a bug gets here: every expected failure is a Reply.
           deps.log.error({ err: error, url: req.url }, "unhandled error in the serving handler");
@@ -227,7 +236,6 @@ async function infer(
     started: number;
   },
 ): Promise<Reply> {
-  const { metrics } = deps;
   const alias = call.selector.kind === "alias" ? call.selector.alias : null;
   let served: ServedVersion | null = null;
   let prepared: PreparedRequest | null = null;
@@ -276,7 +284,26 @@ async function infer(
   } catch (error) {
     reply = failureReply(deps, error, call.model, served);
   }
+  // Counted and logged once the answer is on its way: the client does not wait for its own
+  // bookkeeping, and the latency recorded is up to the response written, as the log says.
+  reply.afterSend = () => record(deps, call, alias, { served, prepared, body, result, reply });
+  return reply;
+}
 
+function record(
+  deps: ServingAppDeps,
+  call: { model: string; requestId: string; started: number },
+  alias: string | null,
+  outcome: {
+    served: ServedVersion | null;
+    prepared: PreparedRequest | null;
+    body: unknown;
+    result: BatchResult | null;
+    reply: Reply;
+  },
+): void {
+  const { metrics } = deps;
+  const { served, prepared, body, result, reply } = outcome;
   const latencyMs = performance.now() - call.started;
   const modelLabel = served ? served.id.model : deps.router.hasModel(call.model) ? call.model : "";
   const versionLabel = served ? String(served.id.version) : "";
@@ -330,7 +357,6 @@ async function infer(
       error: reply.status === 200 ? null : errorMessage(reply),
     });
   }
-  return reply;
 }
 
 function failureReply(
