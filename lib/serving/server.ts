@@ -95,8 +95,12 @@ export function createServingHandler(deps: ServingAppDeps) {
     handle(deps, req, requestId, started)
       .then(
         (reply) => {
-          send(res, reply, requestId);
-          reply.afterSend?.();
+          try {
+            send(res, reply, requestId);
+          } finally {
+            // Also when the write throws: afterSend releases the version the request held.
+            reply.afterSend?.();
+          }
         },
         (error: unknown) => {
           // Only a bug gets here: every expected failure is a Reply.
@@ -104,6 +108,11 @@ export function createServingHandler(deps: ServingAppDeps) {
           send(res, errorReply(500, "internal", "Internal error; it has been logged."), requestId);
         },
       )
+      // Writing the answer or its bookkeeping failing is a bug too: logged, never a crash.
+      .catch((error: unknown) => {
+        deps.log.error({ err: error, url: req.url }, "could not finish a serving response");
+        res.destroy();
+      })
       .finally(() => inFlight--);
   };
   return Object.assign(handler, { inFlight: () => inFlight });

@@ -353,6 +353,25 @@ describe("observability", () => {
     expect(badRow.error).toContain("FP32");
   });
 
+  it("records after the answer is written: a failing record costs neither the answer nor the process", async () => {
+    const log = serving.predictionLog;
+    const record = log.record.bind(log);
+    let calls = 0;
+    log.record = () => {
+      calls++;
+      throw new Error("bookkeeping bug");
+    };
+    try {
+      const res = await infer(oneRow());
+      expect(res.status).toBe(200); // written before the record ran (and threw)
+      await waitFor(async () => calls === 1);
+    } finally {
+      log.record = record;
+    }
+    // Still serving (an unhandled rejection here would also fail the run).
+    expect((await infer(oneRow())).status).toBe(200);
+  });
+
   it("logs every answer's prediction, ids in time order, and per-minute rollups equal to the log", async () => {
     const { default: pg } = await import("pg");
     const listener = new pg.Client({ connectionString: db.url });
