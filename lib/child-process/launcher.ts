@@ -10,7 +10,8 @@
  * its deadline, crashes alone, and returns its memory on exit.
  *
  * Protocol (advanced serialization, so typed arrays and Uint8Arrays cross as they are): the
- * child sends `{ type: "ready" }` once its imports are loaded; the parent sends one request;
+ * child sends `{ type: "ready" }` once its imports are loaded (and, for the onnxruntime
+ * children, onnxruntime started: lib/onnx/scoring-session.ts); the parent sends one request;
  * the child sends any number of other messages, then `{ type: "result", ... }` or
  * `{ type: "error", message }`, and exits. A child may be started ahead of need (warm.ts):
  * it waits for its request.

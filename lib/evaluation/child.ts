@@ -83,7 +83,6 @@ process.once("message", (job: ChildRequest) => {
     },
   );
 });
-// Ready once onnxruntime is started, so the job's own model loads in a few ms. Should that
-// fail, the job's own session reports why.
-await warmUpOnnxRuntime().catch(() => undefined);
+// Ready once onnxruntime is started, so the job's own model loads in a few ms.
+await warmUpOnnxRuntime();
 send({ type: "ready" });

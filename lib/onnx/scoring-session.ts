@@ -16,6 +16,7 @@ export function createScoringSession(
     interOpNumThreads: 1,
     logSeverityLevel: 3,
   };
+  // Two calls, not one: create's overloads take a path or bytes, not a union of them.
   return typeof model === "string"
     ? ort.InferenceSession.create(model, options)
     : ort.InferenceSession.create(model, options);
@@ -25,11 +26,16 @@ export function createScoringSession(
  * Pays onnxruntime's one-time start-up in a process before it has work: the first session a
  * process creates takes 35–40 ms longer than the next ones (measured with the bench MLP:
  * 41 ms, then 4 ms), and a child started ahead of need (lib/child-process/warm.ts) has that
- * time to spare, while an evaluation or batch job would wait for it.
+ * time to spare, while an evaluation or batch job would wait for it. Never rejects: should
+ * onnxruntime fail here, the job's own session reports why.
  */
 export async function warmUpOnnxRuntime(): Promise<void> {
-  const session = await createScoringSession(Buffer.from(WARM_UP_MODEL, "base64"), 1);
-  await session.release();
+  try {
+    const session = await createScoringSession(Buffer.from(WARM_UP_MODEL, "base64"), 1);
+    await session.release();
+  } catch {
+    // See above: the job's session creation fails with the real error.
+  }
 }
 
 /**
