@@ -8,7 +8,7 @@ import { upsertRollupsQuery, type RollupDelta } from "../lib/monitoring/rollups"
 import { metricsUpdatedNotifyQuery } from "../lib/events/channels";
 import { expect, request, test } from "./support/test";
 import { snap } from "./support/helpers";
-import { adminStorageState, readState } from "./support/state";
+import { E2E_PORTS, adminStorageState, readState } from "./support/state";
 
 /**
  * Monitoring in Chromium: a model with two versions and 2.5 hours of per-minute rollups
@@ -40,7 +40,7 @@ async function database(): Promise<pg.Client> {
     "utf8",
   ).trim();
   const client = new pg.Client({
-    connectionString: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:54500/modeldeck`,
+    connectionString: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${E2E_PORTS.db}/modeldeck`,
   });
   await client.connect();
   return client;

@@ -5,6 +5,7 @@ import path from "node:path";
 import { expect, request, test } from "./support/test";
 import { freshDataDir, removeDataDir, startApp, type RunningApp } from "./support/app";
 import { signInThroughUI, snap } from "./support/helpers";
+import { E2E_RESTART_PORTS } from "./support/state";
 
 /**
  * kill -9 is not a shutdown: whatever the start command leaves behind (a postgres whose parent
@@ -13,7 +14,7 @@ import { signInThroughUI, snap } from "./support/helpers";
  */
 test.describe.configure({ mode: "serial", timeout: 300_000 });
 
-const ports = { web: 3200, serving: 8200, db: 54600 };
+const ports = E2E_RESTART_PORTS;
 const adminPassword = "restart-admin-password";
 const bootstrapToken = `mdk_${"r".repeat(40)}`;
 const dataDir = freshDataDir("restart");

@@ -22,4 +22,10 @@ export function readState(): E2EState {
   return JSON.parse(readFileSync(stateFile, "utf8")) as E2EState;
 }
 
-export const E2E_PORTS = { web: 3100, serving: 8100, db: 54500 };
+/**
+ * Ports of the e2e instance. MODELDECK_E2E_PORT_OFFSET shifts them (and the restart spec's),
+ * so two checkouts can run their browser tests side by side on one machine.
+ */
+const offset = Number(process.env.MODELDECK_E2E_PORT_OFFSET ?? 0);
+export const E2E_PORTS = { web: 3100 + offset, serving: 8100 + offset, db: 54500 + offset };
+export const E2E_RESTART_PORTS = { web: 3200 + offset, serving: 8200 + offset, db: 54600 + offset };
