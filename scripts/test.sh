@@ -7,10 +7,21 @@ export NEXT_TELEMETRY_DISABLED=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-if [ ! -x "${CHROMIUM_PATH:-/usr/lib/chromium/chromium}" ]; then
-  echo "Chromium is missing: install Debian's package first (apt-get install -y chromium)," >&2
-  echo "or set CHROMIUM_PATH. .ci/run does this for you." >&2
-  exit 1
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here). As
+# root with apt-get at hand, install it; otherwise say what to do.
+chromium="${CHROMIUM_PATH:-/usr/lib/chromium/chromium}"
+if [ ! -x "$chromium" ]; then
+  if [ -z "${CHROMIUM_PATH:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing Chromium from Debian (apt-get install chromium), for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+    echo "installed: $("$chromium" --version 2>/dev/null || echo "$chromium")"
+  else
+    echo "Chromium is missing: the browser tests need Debian's package." >&2
+    echo "Install it as root (apt-get install -y chromium), or set CHROMIUM_PATH." >&2
+    exit 1
+  fi
 fi
 
 mkdir -p reports
