@@ -1,18 +1,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SYSTEM_ACTOR } from "../../lib/audit";
-import { registerBootstrapToken } from "../../lib/auth/tokens";
-import { ensureInitialAdmin } from "../../lib/auth/users";
 import { loadConfig } from "../../lib/config";
-import { disconnectPrisma, getPrisma } from "../../lib/db/client";
-import { applyMigrations } from "../../lib/db/migrations";
 import { createLogger } from "../../lib/log";
-import { ensureAuthSecret } from "../../lib/system/instance";
-import { createArtifactStore } from "../../lib/storage";
-import { seedDemoContent } from "../../prisma/seed";
 import { ensureBuilt } from "./build";
-import { startDefaultDatabase } from "./database";
 import { SupervisedChild } from "./children";
 import { acquireRunLock } from "./run-lock";
 
@@ -59,40 +50,11 @@ async function main() {
   try {
     await ensureBuilt(root, log);
 
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const pg = await startDefaultDatabase(config.dataDir, config.embeddedDbPort, log);
-      stopDatabase = pg.stop;
-      databaseUrl = pg.connectionString;
-    }
-    await applyMigrations(databaseUrl, { log });
-
-    // The children get the same URL through their environment.
-    process.env.DATABASE_URL = databaseUrl;
-    const db = getPrisma();
-    const secret = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
-    const admin = await ensureInitialAdmin(db, {
-      email: process.env.MODELDECK_ADMIN_EMAIL ?? "admin@modeldeck.local",
-      password: process.env.MODELDECK_ADMIN_PASSWORD || undefined,
+    // Imported only now: it loads the Prisma client that ensureBuilt generates on a fresh clone.
+    const { provision } = await import("./provision");
+    const { databaseUrl, secret, admin } = await provision(config, log, (stop) => {
+      stopDatabase = stop;
     });
-    if (process.env.MODELDECK_BOOTSTRAP_TOKEN) {
-      const result = await registerBootstrapToken(
-        db,
-        process.env.MODELDECK_BOOTSTRAP_TOKEN,
-        SYSTEM_ACTOR,
-      );
-      log.info(
-        { tokenId: result.token.id, created: result.created, status: result.token.status },
-        "bootstrap token",
-      );
-    }
-    if (process.env.MODELDECK_DEMO !== "off") {
-      // The demo is a convenience: failing to seed it must not keep ModelDeck from starting.
-      await seedDemoContent(db, createArtifactStore(config), log).catch((err: unknown) =>
-        log.error({ err }, "could not seed the demo model; continuing without it"),
-      );
-    }
-    await disconnectPrisma();
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
