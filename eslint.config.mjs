@@ -22,7 +22,7 @@ const config = [
     rules: { "react-hooks/rules-of-hooks": "off" },
   },
   {
-    // ARCHITECTURE.md: lib/ is the domain core and never reaches up into the app layers.
+    // docs/architecture.md: lib/ is the domain core and never reaches up into the app layers.
     files: ["lib/**/*.{ts,tsx}"],
     rules: {
       "no-restricted-imports": [

@@ -3,7 +3,7 @@ import { signInThroughUI, snap } from "./support/helpers";
 import { adminStorageState, readState } from "./support/state";
 
 /**
- * The Foundation issue's journey, in one browser session: an admin signs in with the password
+ * The first-day journey, in one browser session: an admin signs in with the password
  * printed at first start, creates an operator and a viewer, creates an API token, uses it,
  * revokes it, and finds every step in the audit log. The viewer then sees no admin pages.
  */

@@ -2,8 +2,8 @@ import { expect, request, test, type APIRequestContext } from "@playwright/test"
 import { adminStorageState, readState } from "./support/state";
 
 /**
- * Bad input to every /api/v1 route of the Foundation issue: each gets a 4xx with the standard
- * error body naming what was wrong, and nothing changes.
+ * Bad input to the foundational /api/v1 routes (users, tokens, me, audit): each gets a 4xx
+ * with the standard error body naming what was wrong, and nothing changes.
  */
 const state = readState();
 let admin: APIRequestContext; // bearer-token client, as a CI pipeline would be

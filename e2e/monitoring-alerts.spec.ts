@@ -9,7 +9,7 @@ import { snap } from "./support/helpers";
 import { adminStorageState, readState, screenshotDir } from "./support/state";
 
 /**
- * Issue 6's acceptance journey in Chromium, against the real serving process and scheduler:
+ * The monitoring and alerting journey in Chromium, against the real serving process and scheduler:
  * traffic and ground truth for two versions; the model page shows throughput, latency
  * percentiles and live accuracy for both; an alert rule on p95 latency with a threshold
  * below any real latency, created in the UI, goes pending then firing; a webhook receiver

@@ -9,7 +9,7 @@ import { snap } from "./support/helpers";
 import { adminStorageState, readState, screenshotDir } from "./support/state";
 
 /**
- * The refresh loop of issue 5 end to end, in Chromium, as the admin: a classifier whose
+ * The refresh loop end to end, in Chromium, as the admin: a classifier whose
  * production v1 is deliberately weak (it always answers "setosa") and whose v2 is trained on
  * all four iris features; the iris CSV uploaded through the browser; a gate; an
  * evaluate-and-promote job created in the UI on a yearly cron (it never fires during the test)

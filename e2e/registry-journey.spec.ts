@@ -4,7 +4,7 @@ import { apiSession, signInThroughUI, snap } from "./support/helpers";
 import { adminStorageState, readState } from "./support/state";
 
 /**
- * The registry issue's journey in Chromium: create a model, upload an ONNX file while watching
+ * The registry journey in Chromium: create a model, upload an ONNX file while watching
  * the progress bar, read its signature, upload a second version, promote, roll production back
  * from the history, and find every step (with its actor) in the history and the audit log.
  * A viewer sees no promote controls and gets 403 from the API.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ROLE_SCOPES, ROLES, roleHasScope, roleRank, SCOPES, type Role, type Scope } from "./roles";
 
 describe("role scopes", () => {
-  // The table a reviewer checks against the issue: who may do what.
+  // The table a reviewer checks: who may do what.
   const expectations: [Scope, Record<Role, boolean>][] = [
     ["models:read", { viewer: true, operator: true, admin: true }],
     ["predict", { viewer: true, operator: true, admin: true }],

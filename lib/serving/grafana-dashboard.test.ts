@@ -101,7 +101,7 @@ describe("deploy/grafana/modeldeck-serving.json", () => {
         expect(expr, panel).toMatch(/by \(le[,)]/);
       }
     }
-    // The panels the issue asks for are all there.
+    // The panels an operator needs: traffic, latency, queueing, compute, batching, loads, drops.
     for (const name of [
       "modeldeck_inference_requests_total",
       "modeldeck_inference_request_duration_seconds_bucket",
