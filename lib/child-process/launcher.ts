@@ -49,9 +49,11 @@ type Bundle = { file: string; inputs: string[]; builtAt: number };
 const bundles = new Map<string, Promise<Bundle | null>>();
 
 function entryPath(entry: ChildEntry): string {
-  // Processes start in the project root; a bundler may rewrite import.meta.url.
+  // Processes start in the project root; a bundler may rewrite import.meta.url. The entry is
+  // run by a separate node process from the checkout, never bundled into the web build, so
+  // Next's file tracing must not follow these paths (it would trace the whole project).
   const candidates = [
-    path.join(process.cwd(), entry.source),
+    path.join(/*turbopackIgnore: true*/ process.cwd(), entry.source),
     path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..", entry.source),
   ];
   const found = candidates.find((c) => existsSync(c));
@@ -131,7 +133,7 @@ async function buildBundle(file: string, entry: ChildEntry): Promise<Bundle | nu
     );
     const inputs = Object.keys(
       (JSON.parse(await readFile(meta, "utf8")) as { inputs: Record<string, unknown> }).inputs,
-    ).map((f) => path.resolve(process.cwd(), f));
+    ).map((f) => path.resolve(/*turbopackIgnore: true*/ process.cwd(), f));
     const hash = createHash("sha256")
       .update(await readFile(temp))
       .digest("hex")

