@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client";
+import { withSerializedTransactions } from "./serialized-transactions";
 
 export { Prisma } from "./generated/client";
 export type { PrismaClient } from "./generated/client";
@@ -21,7 +22,9 @@ export function getPrisma(): PrismaClient {
         "your DATABASE_URL); when running a process on its own, export DATABASE_URL first.",
     );
   }
-  const client = new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
+  const client = new PrismaClient({
+    adapter: withSerializedTransactions(new PrismaPg({ connectionString })),
+  });
   globalForPrisma.modeldeckPrisma = client;
   return client;
 }

@@ -14,6 +14,27 @@ describe("getPrisma", () => {
     expect(migrations[0]!.n).toBeGreaterThan(0);
   });
 
+  it("runs the parallel relation reads of a transaction one after another (no pg warning)", async () => {
+    const db = getPrisma();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      await db.user.create({ data: { id: "tx-u", name: "Tx", email: "tx@example.com" } });
+      // A nested read of several relations inside an interactive transaction: Prisma's
+      // interpreter issues them in parallel on the transaction's one connection.
+      const users = await db.$transaction(async (tx) =>
+        tx.user.findMany({ include: { sessions: true, accounts: true, apiTokens: true } }),
+      );
+      expect(users.map((u) => u.id)).toContain("tx-u");
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((m) => m.includes("already executing a query"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await db.user.deleteMany({ where: { id: "tx-u" } });
+    }
+  });
+
   it("explains a missing DATABASE_URL", async () => {
     await disconnectPrisma();
     const saved = process.env.DATABASE_URL;

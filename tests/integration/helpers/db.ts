@@ -10,6 +10,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, beforeEach, inject } from "vitest";
 import { PrismaClient } from "../../../lib/db/generated/client";
+import { withSerializedTransactions } from "../../../lib/db/serialized-transactions";
 
 /** URL of the run's migrated database. */
 export function testDatabaseUrl(): string {
@@ -18,7 +19,9 @@ export function testDatabaseUrl(): string {
 
 /** A PrismaClient of its own for the run's database (or `connectionString`); $disconnect it. */
 export function createTestPrisma(connectionString = testDatabaseUrl()): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
+  return new PrismaClient({
+    adapter: withSerializedTransactions(new PrismaPg({ connectionString })),
+  });
 }
 
 /**
