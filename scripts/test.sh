@@ -14,8 +14,13 @@ if [ ! -x "$chromium" ]; then
   if [ -z "${CHROMIUM_PATH:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step "installing Chromium from Debian (apt-get install chromium), for the browser tests"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    apt_log="$(mktemp)"
+    if ! { apt-get update -qq && apt-get install -y -qq chromium; } >"$apt_log" 2>&1; then
+      cat "$apt_log" >&2
+      echo "Could not install Chromium (above); install it by hand or set CHROMIUM_PATH." >&2
+      exit 1
+    fi
+    rm -f "$apt_log"
     echo "installed: $("$chromium" --version 2>/dev/null || echo "$chromium")"
   else
     echo "Chromium is missing: the browser tests need Debian's package." >&2
