@@ -218,9 +218,9 @@ async function main() {
         `(start command: ${exited ? JSON.stringify(exited) : "gone"})`,
     );
   }
-  const warnings = output.filter((l) => /\bwarn(ing)?\b|deprecat/i.test(l));
+  const warnings = output.filter((l) => /\bwarn(ing)?\b|deprecat|"level":[456]0/i.test(l));
   if (warnings.length) {
-    say(`${warnings.length} line(s) of the output mention a warning:`);
+    say(`${warnings.length} line(s) of the output are warnings or errors:`);
     for (const line of warnings) say(`  ${line}`);
   }
   rmSync(workdir, { recursive: true, force: true });
