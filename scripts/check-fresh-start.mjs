@@ -221,7 +221,7 @@ async function main() {
   const warnings = output.filter((l) => /\bwarn(ing)?\b|deprecat|"level":[456]0/i.test(l));
   if (warnings.length) {
     say(`${warnings.length} line(s) of the output are warnings or errors:`);
-    for (const line of warnings) say(`  ${line}`);
+    for (const line of warnings) say(`  ${line.length > 300 ? `${line.slice(0, 300)} …` : line}`);
   }
   rmSync(workdir, { recursive: true, force: true });
   if (failure) {
