@@ -138,8 +138,9 @@ test("labels sent right after each prediction are all joined and shown with the 
   await expect(figures.getByTestId("feedback-joined-late")).toContainText(
     String(stats.labelled.joinedLate),
   );
-  await expect(figures.getByTestId("feedback-pending")).toContainText(/oldest \d+ (s|min) old/);
-  await expect(figures.getByTestId("feedback-expired")).toContainText("rejected when joined");
+  await expect(figures.getByTestId("feedback-pending")).toContainText(/oldest \d+ (s|min)/);
+  await expect(figures.getByTestId("feedback-expired")).toContainText("never matched");
+  await expect(figures.getByTestId("feedback-rejected")).toContainText("did not fit");
   await figures.scrollIntoViewIfNeeded();
   await section.screenshot({ path: path.join(screenshotDir, "feedback-ground-truth.png") });
 });

@@ -65,23 +65,23 @@ export function FeedbackStats({
       className="rounded-lg border border-border bg-card px-3 py-2.5"
     >
       <h3 className="mb-2 text-xs font-semibold text-foreground">
-        Ground truth{" "}
+        Ground truth in range{" "}
         <span className="font-normal text-muted-foreground">
-          (POST /api/v1/feedback; labels sent before their prediction is logged wait up to{" "}
-          {formatWindow(pending.windowSeconds)})
+          · POST /api/v1/feedback · labels sent before their prediction is logged wait up to{" "}
+          {formatWindow(pending.windowSeconds)}
         </span>
       </h3>
-      <dl className="grid grid-cols-2 gap-x-6 gap-y-2 text-[13px] leading-5 md:grid-cols-4">
+      <dl className="grid grid-cols-2 gap-x-6 gap-y-2 text-[13px] leading-5 sm:grid-cols-3 lg:grid-cols-5">
         <Figure
           label="Labelled predictions"
           value={formatCount(labelled.requests)}
-          hint={`${formatCount(labelled.rows)} row${labelled.rows === 1 ? "" : "s"}, this model, in range`}
+          hint={`${formatCount(labelled.rows)} row${labelled.rows === 1 ? "" : "s"} · this model`}
           testId="feedback-labelled"
         />
         <Figure
           label="Joined late"
           value={formatCount(labelled.joinedLate)}
-          hint="arrived before their prediction was logged"
+          hint="came before their log row"
           testId="feedback-joined-late"
         />
         <Figure
@@ -89,16 +89,22 @@ export function FeedbackStats({
           value={formatCount(pending.count)}
           hint={
             pending.oldestReceivedAt
-              ? `all models; oldest ${formatAge(stats.readAt - Date.parse(pending.oldestReceivedAt))} old`
-              : "all models; none waiting"
+              ? `all models · oldest ${formatAge(stats.readAt - Date.parse(pending.oldestReceivedAt))}`
+              : "all models · none waiting"
           }
           testId="feedback-pending"
         />
         <Figure
           label="Expired"
           value={formatCount(resolved.expired)}
-          hint={`all models, in range; ${formatCount(resolved.rejected)} rejected when joined`}
+          hint="all models · never matched"
           testId="feedback-expired"
+        />
+        <Figure
+          label="Rejected when joined"
+          value={formatCount(resolved.rejected)}
+          hint="all models · did not fit"
+          testId="feedback-rejected"
         />
       </dl>
     </section>
@@ -120,9 +126,7 @@ function Figure({
     <div className="min-w-0" data-testid={testId}>
       <dt className="text-xs text-muted-foreground">{label}</dt>
       <dd className="font-mono text-base font-semibold tabular-nums">{value}</dd>
-      <dd className="truncate text-xs text-muted-foreground" title={hint}>
-        {hint}
-      </dd>
+      <dd className="text-xs text-muted-foreground">{hint}</dd>
     </div>
   );
 }
