@@ -8,6 +8,7 @@ import { createApiToken } from "../../../lib/auth/tokens";
 import { createLogger } from "../../../lib/log";
 import { joinPendingFeedback, submitFeedback } from "../../../lib/monitoring/feedback";
 import { feedbackStats, sweepPendingFeedback } from "../../../lib/monitoring/pending-feedback";
+import { enforceRetention } from "../../../lib/monitoring/retention";
 import {
   postgresPredictionSink,
   PredictionLogWriter,
@@ -410,5 +411,16 @@ describe("pending feedback", () => {
     expect((await get(`?from=yesterday`)).status).toBe(400);
     expect((await get(`?from=${from}&extra=1`)).status).toBe(400);
     expect((await get("", "no-such-model")).status).toBe(404);
+  });
+
+  it("keeps the tally of outcomes as long as the rollups", async () => {
+    const before = await tally();
+    await db.client.$executeRawUnsafe(
+      `INSERT INTO pending_feedback_tally (hour, expired)
+       VALUES (date_trunc('hour', now() AT TIME ZONE 'UTC' - interval '500 days'), 7)`,
+    );
+    const result = await enforceRetention(db.client, { predictionLogDays: 30, rollupDays: 400 });
+    expect(result.pendingTally).toBe(1);
+    expect(await tally()).toEqual(before);
   });
 });
