@@ -277,7 +277,7 @@ export type JoinOutcome = {
   rejected: number;
   /** Pending items older than feedback already stored for the request, dropped. */
   superseded: number;
-  /** Per request id: what became of its pending item. */
+  /** Per request id: what became of its pending item (joined or rejected). */
   results: Map<string, CandidateResult>;
 };
 
@@ -356,11 +356,9 @@ export async function joinPendingFeedback(
     for (const p of pending) {
       const old = prior.get(p.requestId);
       if (old && old.receivedAt.getTime() > p.receivedAt.getTime()) {
+        // Feedback sent later was stored directly meanwhile (a resend racing this row's
+        // commit): the later one stands.
         outcome.superseded++;
-        outcome.results.set(p.requestId, {
-          status: "replaced",
-          message: "feedback sent later for this request was stored instead",
-        });
         continue;
       }
       candidates.push({
