@@ -298,6 +298,29 @@ describe("pending feedback", () => {
     });
   });
 
+  it("drops a pending item older than feedback stored for the request meanwhile", async () => {
+    const p = prediction(minute(11));
+    await sink.insert([p], "test");
+    await submitFeedback(db.client, SYSTEM_ACTOR, [{ request_id: p.requestId, label: "z" }]);
+    const before = await counts();
+    // As left by a send that saw no log row and committed after a later, direct one.
+    await db.client.$executeRawUnsafe(
+      `INSERT INTO pending_feedback
+         ("requestId", given, "receivedAt", "firstReceivedAt", "submittedByType", "submittedByLabel")
+       VALUES ($1::uuid, '{"label": "x"}', now() AT TIME ZONE 'UTC' - interval '1 minute',
+               now() AT TIME ZONE 'UTC' - interval '1 minute', 'system', 'system')`,
+      p.requestId,
+    );
+    const joined = await joinPendingFeedback(db.client, { requestIds: [p.requestId] });
+    expect(joined).toMatchObject({ examined: 1, joined: 0, rejected: 0, superseded: 1 });
+    expect(await pendingCount()).toBe(0);
+    expect(await counts()).toEqual(before);
+    const stored = await db.client.predictionFeedback.findUniqueOrThrow({
+      where: { requestId: p.requestId },
+    });
+    expect(stored.truth).toEqual(["z"]);
+  });
+
   it("answers unknown_request for ids serving never made or made too long ago", async () => {
     const outcome = await submitFeedback(db.client, SYSTEM_ACTOR, [
       { request_id: randomUUID(), label: "z" }, // a v4 id
