@@ -14,6 +14,7 @@ import { EmptyState } from "@/components/ui/empty-state";
 import { Spinner } from "@/components/ui/spinner";
 import type { MetricsSeriesView, VersionSeriesView } from "@/lib/api/contracts/monitoring";
 import { chartRows, columnKey, columnValues } from "./chart-rows";
+import { FeedbackStats } from "./feedback-stats";
 import {
   formatCount,
   formatMetricValue,
@@ -193,6 +194,16 @@ export function ModelMonitoring({
           onToggle={toggle}
         />
       )}
+      {task !== "other" && load.state === "ready" ? (
+        <div className="mt-3">
+          <FeedbackStats
+            model={model}
+            fromMs={resolved.fromMs}
+            toMs={resolved.toMs}
+            refreshKey={load.data}
+          />
+        </div>
+      ) : null}
     </section>
   );
 }

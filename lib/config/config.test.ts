@@ -38,6 +38,14 @@ describe("configuration", () => {
     expect(() => loadConfig({ MODELDECK_SIGNIN_RATE_LIMIT: "five" })).toThrow(/attempts\/seconds/);
   });
 
+  it("keeps feedback waiting for its prediction an hour unless told otherwise", () => {
+    expect(loadConfig({}).feedbackPendingMs).toBe(3_600_000);
+    expect(loadConfig({ MODELDECK_FEEDBACK_PENDING_SECONDS: "90" }).feedbackPendingMs).toBe(90_000);
+    expect(() => loadConfig({ MODELDECK_FEEDBACK_PENDING_SECONDS: "0" })).toThrow(
+      /MODELDECK_FEEDBACK_PENDING_SECONDS/,
+    );
+  });
+
   it("trusts localhost and 127.0.0.1 origins plus the public URL", () => {
     const origins = trustedOrigins(
       loadConfig({ MODELDECK_PUBLIC_URL: "https://models.example.com/" }),

@@ -37,6 +37,11 @@ const envSchema = z.object({
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   MODELDECK_PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(30),
   MODELDECK_ROLLUP_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(400),
+  MODELDECK_FEEDBACK_PENDING_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3600),
   MODELDECK_ALERT_EVALUATION_SECONDS: z.coerce
     .number()
     .int()
@@ -84,6 +89,8 @@ export type AppConfig = {
     /** Per-minute rollups (charts and alerts); at least as long as the raw logs. */
     rollupDays: number;
   };
+  /** How long feedback for a request not logged yet waits for it (lib/monitoring/pending-feedback.ts). */
+  feedbackPendingMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -134,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       predictionLogDays: e.MODELDECK_PREDICTION_LOG_RETENTION_DAYS,
       rollupDays: e.MODELDECK_ROLLUP_RETENTION_DAYS,
     },
+    feedbackPendingMs: e.MODELDECK_FEEDBACK_PENDING_SECONDS * 1000,
   };
 }
 

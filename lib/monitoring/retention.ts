@@ -4,8 +4,10 @@ import type { Logger } from "../log";
 
 /**
  * Retention of monitoring data: raw prediction logs and their feedback are kept
- * `predictionLogDays`, the per-minute rollups (which already hold the feedback's counts)
- * `rollupDays`. A scheduler system task runs `enforceRetention` every few minutes.
+ * `predictionLogDays`, the per-minute rollups (which already hold the feedback's counts) and
+ * the hourly tally of pending feedback `rollupDays`. Pending feedback itself expires much
+ * sooner (lib/monitoring/pending-feedback.ts). A scheduler system task runs
+ * `enforceRetention` every few minutes.
  *
  * Without long locks: rows go in small batches, each its own autocommitted DELETE of at
  * most `batchSize` rows found through an index (the UUIDv7 primary key of prediction_log
@@ -35,6 +37,8 @@ export type RetentionResult = {
   feedback: number;
   rollups: number;
   blocks: number;
+  /** Hours of pending-feedback outcomes (lib/monitoring/pending-feedback.ts), kept like rollups. */
+  pendingTally: number;
   /** DELETE statements run (each its own short transaction). */
   batches: number;
 };
@@ -120,8 +124,16 @@ export async function enforceRetention(
       batchSize,
     ),
   );
-  const result = { predictionLog, feedback, rollups, blocks, batches };
-  if (predictionLog + feedback + rollups + blocks > 0) {
+  const pendingTally = await drain(() =>
+    db.$executeRawUnsafe(
+      `DELETE FROM pending_feedback_tally WHERE hour = ANY(ARRAY(
+         SELECT hour FROM pending_feedback_tally WHERE hour < ${UTC_PARAM(1)} LIMIT $2))`,
+      rollupCutoff.getTime(),
+      batchSize,
+    ),
+  );
+  const result = { predictionLog, feedback, rollups, blocks, pendingTally, batches };
+  if (predictionLog + feedback + rollups + blocks + pendingTally > 0) {
     options.log?.info(
       { ...result, logCutoff, rollupCutoff },
       "retention deleted old monitoring data",

@@ -71,4 +71,31 @@ describe("PredictionLogWriter", () => {
     await Promise.all([writer.stop(), settle().then(() => writes[3]!.done())]);
     expect(writer.stats).toMatchObject({ buffered: 0, written: 13 });
   });
+
+  it("runs afterWrite once per committed batch, after it, and a failing one loses no rows", async () => {
+    const { sink, writes } = heldSink();
+    const seen: string[][] = [];
+    const writer = new PredictionLogWriter(sink, "inst", log, {
+      batchSize: 100,
+      afterWrite: (records) => {
+        seen.push(records.map((r) => r.requestId));
+        return seen.length === 1 ? Promise.reject(new Error("join failed")) : Promise.resolve();
+      },
+    });
+    for (let i = 0; i < 3; i++) writer.record(record(i));
+    const first = writer.flush();
+    await settle();
+    expect(seen).toEqual([]); // the batch has not committed yet
+    writes[0]!.done();
+    await first;
+    expect(seen).toEqual([["r0", "r1", "r2"]]);
+    expect(writer.stats).toMatchObject({ buffered: 0, written: 3, dropped: 0 });
+
+    writer.record(record(3));
+    const second = writer.flush();
+    writes[1]!.done();
+    await second;
+    expect(seen).toEqual([["r0", "r1", "r2"], ["r3"]]);
+    expect(writes).toHaveLength(2); // a failed afterWrite is not a failed write: no retry
+  });
 });

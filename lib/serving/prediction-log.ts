@@ -206,6 +206,12 @@ export type PredictionLogOptions = {
   flushIntervalMs?: number;
   onDropped?: (count: number) => void;
   onWritten?: (count: number) => void;
+  /**
+   * Runs after each batch has committed, before the next is written (serving joins feedback
+   * that arrived before these rows: lib/monitoring/feedback.ts). A failure is logged; the
+   * rows stay written.
+   */
+  afterWrite?: (records: readonly PredictionRecord[]) => Promise<unknown>;
 };
 
 export class PredictionLogWriter {
@@ -277,6 +283,15 @@ export class PredictionLogWriter {
     }
   }
 
+  private async afterWrite(records: PredictionRecord[]): Promise<void> {
+    if (!this.opts.afterWrite) return;
+    try {
+      await this.opts.afterWrite(records);
+    } catch (error) {
+      this.log.warn({ err: error, records: records.length }, "after-write step failed");
+    }
+  }
+
   private async databaseAnswers(): Promise<boolean> {
     try {
       await this.sink.ping();
@@ -301,6 +316,7 @@ export class PredictionLogWriter {
         this.writtenTotal += part.length;
         this.opts.onWritten?.(part.length);
         settled += part.length;
+        await this.afterWrite(part);
         return true;
       } catch {
         if (!(await this.databaseAnswers())) return false;
@@ -347,6 +363,7 @@ export class PredictionLogWriter {
         this.writtenTotal += batch.length;
         this.opts.onWritten?.(batch.length);
         this.backoffMs = 0;
+        await this.afterWrite(batch);
       } catch (error) {
         if (await this.databaseAnswers()) {
           // The database is fine, so some row is at fault: write around it, drop only it.

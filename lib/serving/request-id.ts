@@ -21,3 +21,13 @@ export function newRequestId(now = Date.now()): string {
 // The timestamp part, reused while the millisecond lasts (thousands of ids per ms under load).
 let prefixMs = -1;
 let prefix = "";
+
+/**
+ * The millisecond a request id was made, or null when it is not a UUIDv7 (serving makes no
+ * other kind, so such an id was never served here).
+ */
+export function requestIdTime(id: string): number | null {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id))
+    return null;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

@@ -12,6 +12,7 @@ import { webhookRetentionTask } from "../../lib/notifications/retention";
 import { loadWebhookSettings } from "../../lib/notifications/settings";
 import { driftSnapshotTask } from "../../lib/monitoring/drift";
 import { rollupCompactionTask } from "../../lib/monitoring/blocks";
+import { pendingFeedbackTask } from "../../lib/monitoring/pending-feedback";
 import { retentionTask } from "../../lib/monitoring/retention";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
@@ -68,6 +69,7 @@ systemTasks.add(
 );
 systemTasks.add(retentionTask({ db, log, policy: getConfig().retention }));
 systemTasks.add(rollupCompactionTask({ db, log }));
+systemTasks.add(pendingFeedbackTask({ db, log, windowMs: getConfig().feedbackPendingMs }));
 systemTasks.add(webhookRetentionTask({ db, log, days: webhookSettings.retentionDays }));
 
 const heartbeat = startHeartbeat(

@@ -4,6 +4,7 @@ import { createCachedTokenVerifier } from "../../lib/auth/tokens";
 import { getConfig } from "../../lib/config";
 import { getPrisma } from "../../lib/db/client";
 import { createLogger } from "../../lib/log";
+import { joinPendingFeedback } from "../../lib/monitoring/feedback";
 import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
 import { listenToModelEvents } from "../../lib/serving/listener";
 import { createServingMetrics } from "../../lib/serving/metrics";
@@ -48,6 +49,9 @@ const predictionLog = predictionSink
   ? new PredictionLogWriter(predictionSink, instanceId, log, {
       onDropped: (n) => metrics.logDropped.inc(n),
       onWritten: (n) => metrics.logWritten.inc(n),
+      // Ground truth that arrived before these rows were logged waits for them: join it now.
+      afterWrite: (records) =>
+        joinPendingFeedback(db, { requestIds: records.map((r) => r.requestId) }),
     })
   : null;
 predictionLog?.start();

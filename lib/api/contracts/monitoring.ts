@@ -52,7 +52,15 @@ export const FEEDBACK_STATUSES = [
   "applied",
   /** Stored; it replaced earlier feedback for the prediction (whose counts were taken back). */
   "replaced",
-  /** No logged prediction has this id (never served, not logged, or past log retention). */
+  /**
+   * Kept: the prediction is not logged yet (serving writes its log a moment after answering).
+   * Applied when it is; dropped and counted as expired after the pending window.
+   */
+  "pending",
+  /**
+   * No logged prediction has this id, and none will come: not an id serving makes (UUIDv7),
+   * made longer ago than the pending window, or past log retention.
+   */
   "unknown_request",
   /** A label for a regression model, a value for a classification model, or a model of task `other`. */
   "wrong_kind",
@@ -71,7 +79,10 @@ const FeedbackResult = registry.register(
   z.object({
     request_id: z.string(),
     status: z.enum(FEEDBACK_STATUSES),
-    message: z.string().optional().openapi({ description: "Why it was not applied." }),
+    message: z
+      .string()
+      .optional()
+      .openapi({ description: "Why it was not applied (or what happens to it while pending)." }),
     model: z.string().optional(),
     version: z.number().int().optional(),
     rows: z.number().int().optional().openapi({ description: "Rows labelled." }),
@@ -96,8 +107,11 @@ export const submitFeedback = defineContract({
     `Up to ${MAX_FEEDBACK_ITEMS} items per call. Each item is checked on its own and reported in \`results\` ` +
     "(same order as `items`); the applicable ones are stored in one transaction and folded into the " +
     "per-minute rollups of their prediction's minute (live accuracy, MAE, RMSE). Sending feedback " +
-    "again for a request replaces the earlier one. Prediction clients send it, so it needs the same " +
-    "permission as inference.",
+    "again for a request replaces the earlier one. Feedback may be sent as soon as the prediction " +
+    "is answered: an item whose prediction is not logged yet is `pending`, kept and applied when the " +
+    "log row lands (usually within a second), or dropped and counted as expired after " +
+    "MODELDECK_FEEDBACK_PENDING_SECONDS (default 1 h). Prediction clients send it, so it needs the " +
+    "same permission as inference.",
   tags: ["Monitoring"],
   scope: "predict",
   body: z
@@ -112,15 +126,18 @@ export const submitFeedback = defineContract({
       },
     }),
   response: z.object({
-    applied: z.number().int().openapi({ description: "Items stored (applied + replaced)." }),
+    applied: z
+      .number()
+      .int()
+      .openapi({ description: "Items stored against their prediction (applied + replaced)." }),
+    pending: z
+      .number()
+      .int()
+      .openapi({ description: "Items kept until their prediction is logged." }),
     rejected: z.number().int(),
     results: z.array(FeedbackResult),
   }),
 });
-
-// ---------------------------------------------------------------------------------------
-// Metrics series
-// ---------------------------------------------------------------------------------------
 
 const TimeParam = z
   .string()
@@ -128,6 +145,83 @@ const TimeParam = z
     /^(\d{1,15}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))$/,
     "must be an ISO 8601 time with a zone (2026-12-01T10:00:00Z) or milliseconds since the epoch",
   );
+
+const FeedbackStats = registry.register(
+  "FeedbackStats",
+  z.object({
+    model: z.string(),
+    from: z.string(),
+    to: z.string(),
+    labelled: z
+      .object({
+        requests: z.number().int(),
+        rows: z.number().int(),
+        joinedLate: z.number().int().openapi({
+          description:
+            "Of those, feedback that arrived before its prediction was logged, was kept pending and joined.",
+        }),
+      })
+      .openapi({
+        description: "This model's predictions served in the range that have ground truth.",
+      }),
+    pending: z
+      .object({
+        count: z.number().int(),
+        oldestReceivedAt: z.string().nullable(),
+        windowSeconds: z
+          .number()
+          .int()
+          .openapi({
+            description: "How long pending feedback waits (MODELDECK_FEEDBACK_PENDING_SECONDS).",
+          }),
+      })
+      .openapi({
+        description:
+          "Feedback waiting for its prediction to be logged, now, over all models (its model is known once it is).",
+      }),
+    resolved: z
+      .object({
+        joined: z.number().int(),
+        rejected: z.number().int().openapi({
+          description:
+            "Did not fit its prediction when joined (wrong kind, unknown class, row count).",
+        }),
+        expired: z
+          .number()
+          .int()
+          .openapi({ description: "Waited the whole window without its prediction; deleted." }),
+      })
+      .openapi({
+        description: "What became of pending feedback in the range, over all models (per hour).",
+      }),
+  }),
+);
+
+export const getFeedbackStats = defineContract({
+  method: "get",
+  path: "/api/v1/models/{name}/feedback",
+  operationId: "getFeedbackStats",
+  summary: "Ground truth received for a model, and pending feedback",
+  description:
+    "How many of the model's predictions served in the range have feedback, and how many of those " +
+    "arrived before the prediction was logged; with the feedback still waiting for its prediction and " +
+    "what became of pending feedback in the range (joined, rejected, expired).",
+  tags: ["Monitoring"],
+  scope: "monitoring:read",
+  extraErrors: { 404: "No such model." },
+  params: modelParams,
+  query: z
+    .object({
+      from: TimeParam.optional().openapi({ description: "Default: 24 h before `to`." }),
+      to: TimeParam.optional().openapi({ description: "Default: now." }),
+    })
+    .strict(),
+  response: FeedbackStats,
+});
+
+// ---------------------------------------------------------------------------------------
+// Metrics series
+// ---------------------------------------------------------------------------------------
 
 const ms = z.number().openapi({ description: "Milliseconds." });
 
@@ -264,3 +358,4 @@ export type MetricsSeriesView = z.infer<typeof MetricsSeries>;
 export type VersionSeriesView = z.infer<typeof VersionSeries>;
 export type MetricsPointView = z.infer<typeof MetricsPoint>;
 export type FeedbackStatus = (typeof FEEDBACK_STATUSES)[number];
+export type FeedbackStatsView = z.infer<typeof FeedbackStats>;

@@ -13,6 +13,7 @@ import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { findFreePort } from "../../../lib/db/embedded-postgres";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { createLogger } from "../../../lib/log";
+import { joinPendingFeedback } from "../../../lib/monitoring/feedback";
 import { buildLogisticRegressionModel } from "../../../lib/onnx/build";
 import { createModel, setAlias } from "../../../lib/registry";
 import { registerVersionBytes } from "../../../lib/registry/upload";
@@ -144,6 +145,8 @@ export async function startInProcessServing(opts: {
   const sink = postgresPredictionSink(opts.databaseUrl);
   const predictionLog = new PredictionLogWriter(sink, "test-instance", log, {
     flushIntervalMs: 50,
+    afterWrite: (records) =>
+      joinPendingFeedback(opts.db, { requestIds: records.map((r) => r.requestId) }),
   });
   predictionLog.start();
   let connected!: () => void;
