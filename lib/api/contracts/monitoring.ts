@@ -168,12 +168,9 @@ const FeedbackStats = registry.register(
       .object({
         count: z.number().int(),
         oldestReceivedAt: z.string().nullable(),
-        windowSeconds: z
-          .number()
-          .int()
-          .openapi({
-            description: "How long pending feedback waits (MODELDECK_FEEDBACK_PENDING_SECONDS).",
-          }),
+        windowSeconds: z.number().int().openapi({
+          description: "How long pending feedback waits (MODELDECK_FEEDBACK_PENDING_SECONDS).",
+        }),
       })
       .openapi({
         description:
