@@ -2,7 +2,7 @@ import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
 import { FiringAlertsBadge } from "@/components/alerts/firing-badge";
 import { AliasBadge } from "@/components/registry/alias-badge";
-import { ErrorShareCells, ErrorShareHeads } from "@/components/monitoring/error-share";
+import { ErrorShareCell, ErrorShareHead } from "@/components/monitoring/error-share";
 import { HealthPanel } from "@/components/system/health-panel";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
@@ -57,7 +57,7 @@ export default async function OverviewPage() {
                     <TH>Production</TH>
                     <TH>Other aliases</TH>
                     <TH align="right">Versions</TH>
-                    <ErrorShareHeads window="last hour" />
+                    <ErrorShareHead window="last hour" />
                     <TH>Updated</TH>
                   </TR>
                 </THead>
@@ -71,7 +71,8 @@ export default async function OverviewPage() {
                         >
                           {m.name}
                         </Link>
-                        <span className="ml-2 text-xs text-muted-foreground">{m.task}</span>
+                        {/* Under the name, so the row leaves room for the error column. */}
+                        <div className="text-xs text-muted-foreground">{m.task}</div>
                       </TD>
                       <TD>
                         {m.productionVersion ? (
@@ -97,7 +98,7 @@ export default async function OverviewPage() {
                       <TD align="right" className="tabular-nums">
                         {m.versionCount}
                       </TD>
-                      <ErrorShareCells share={trafficOf.get(m.id)} window="last hour" />
+                      <ErrorShareCell share={trafficOf.get(m.id)} window="last hour" />
                       <TD className="text-muted-foreground">
                         <Time value={m.updatedAt} />
                       </TD>

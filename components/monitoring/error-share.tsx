@@ -4,56 +4,52 @@ import type { ModelOverview } from "@/lib/monitoring/overview";
 import { formatCount, formatShareOf } from "./format";
 
 /**
- * Client errors (4xx) and server errors (5xx) of a model over a recent window, as two table
- * columns ("6.45 % (31)"), for tables that list models (the Overview). A share of 1 % or more
- * is coloured: amber for client errors, red for server errors.
+ * A model's client errors (4xx) and server errors (5xx) over a recent window, apart, in one
+ * narrow table column for tables that list models (the Overview): "4xx 6.45 % (31)" over
+ * "5xx 0 % (0)". A share of 1 % or more is coloured: amber for client errors, red for
+ * server errors.
  */
 export type ErrorShare = Pick<
   ModelOverview,
   "requests" | "clientErrors" | "clientErrorRate" | "serverErrors" | "serverErrorRate"
 >;
 
-export function ErrorShareHeads({ window }: { window: string }) {
+export function ErrorShareHead({ window }: { window: string }) {
   return (
-    <>
-      <TH align="right" title="Answers with status 400–499: the request was wrong">
-        Client errors <span className="font-normal">(4xx, {window})</span>
-      </TH>
-      <TH align="right" title="Answers with status 500–599: serving failed">
-        Server errors <span className="font-normal">(5xx, {window})</span>
-      </TH>
-    </>
+    <TH
+      align="right"
+      title="Client errors (4xx: the request was wrong) and server errors (5xx: serving failed), share and count"
+    >
+      Errors, {window}
+    </TH>
   );
 }
 
-export function ErrorShareCells({ share, window }: { share?: ErrorShare; window: string }) {
-  const of = share
-    ? `of ${formatCount(share.requests)} request${share.requests === 1 ? "" : "s"} in the ${window}`
-    : `no requests in the ${window}`;
+export function ErrorShareCell({ share, window }: { share?: ErrorShare; window: string }) {
+  if (!share) {
+    return (
+      <TD numeric muted title={`No requests in the ${window}`}>
+        —
+      </TD>
+    );
+  }
+  const of = `of ${formatCount(share.requests)} request${share.requests === 1 ? "" : "s"} in the ${window}`;
   return (
-    <>
-      <TD
-        numeric
-        title={of}
-        className={cn(
-          "font-mono",
-          !share && "text-muted-foreground",
-          share && share.clientErrorRate >= 0.01 && "text-warning-subtle-foreground",
-        )}
+    <TD numeric className="font-mono text-xs leading-4">
+      <div
+        title={`Client errors (4xx) ${of}`}
+        className={cn(share.clientErrorRate >= 0.01 && "text-warning-subtle-foreground")}
       >
-        {formatShareOf(share?.clientErrors, share?.requests)}
-      </TD>
-      <TD
-        numeric
-        title={of}
-        className={cn(
-          "font-mono",
-          !share && "text-muted-foreground",
-          share && share.serverErrorRate >= 0.01 && "text-destructive",
-        )}
+        <span className="text-muted-foreground">4xx</span>{" "}
+        {formatShareOf(share.clientErrors, share.requests)}
+      </div>
+      <div
+        title={`Server errors (5xx) ${of}`}
+        className={cn(share.serverErrorRate >= 0.01 && "text-destructive")}
       >
-        {formatShareOf(share?.serverErrors, share?.requests)}
-      </TD>
-    </>
+        <span className="text-muted-foreground">5xx</span>{" "}
+        {formatShareOf(share.serverErrors, share.requests)}
+      </div>
+    </TD>
   );
 }

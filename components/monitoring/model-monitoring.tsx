@@ -350,7 +350,7 @@ function Charts({
         <SeriesChart
           testId="chart-errors"
           title="Error rate: client 4xx / server 5xx"
-          description="Share of requests answered with a client error (4xx: the request was wrong, e.g. malformed JSON or an unknown input) or a server error (5xx: serving failed), per version."
+          description="Share of requests answered with a client error (4xx: a bad request) or a server error (5xx: serving failed), per version."
           rows={errors}
           domain={domain}
           lines={errorLines}
@@ -600,7 +600,8 @@ function UnresolvedRow({
         className="px-3 py-1.5 text-muted-foreground"
         title={`Requests to /v2/models/${model}/… naming an alias or version that is not served (answered 404): they reached no version.`}
       >
-        No version <span className="text-xs">(unknown alias or version)</span>
+        <div>No version</div>
+        <div className="text-xs whitespace-nowrap">unknown alias or version</div>
       </td>
       <Num>{formatCount(s.requests)}</Num>
       <Num>—</Num>
