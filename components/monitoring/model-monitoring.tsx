@@ -350,7 +350,7 @@ function Charts({
         <SeriesChart
           testId="chart-errors"
           title="Error rate: client 4xx / server 5xx"
-          description="Share of requests answered with a client error (4xx: a bad request) or a server error (5xx: serving failed), per version."
+          description="Share of requests answered with a client error (4xx: a bad request) or a server error (5xx: serving failed)."
           rows={errors}
           domain={domain}
           lines={errorLines}
