@@ -494,5 +494,43 @@ test("client errors sent to the demo model show apart on the model page, the Mon
   ]);
   expect(cellBox!.x + cellBox!.width).toBeLessThanOrEqual(areaBox!.x + areaBox!.width);
   await snap(page, "monitoring-client-errors-overview");
+
+  // An alert rule on them: the form offers client and server error rates by name (not the
+  // old error_rate, which meant 5xx); the rule fires on the 4xx alone.
+  const ruleName = `demo 4xx ${stamp}`;
+  await page.goto("/alerts");
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
+  await page.getByRole("button", { name: "New rule" }).click();
+  const dialog = page.getByRole("dialog", { name: "New alert rule" });
+  await dialog.getByLabel(/^Name\*?$/).fill(ruleName);
+  await dialog.getByLabel(/^Model\*?$/).click();
+  await page.getByRole("option", { name: demo, exact: true }).click();
+  await dialog.getByLabel("Metric").click();
+  const metrics = page.getByRole("option");
+  await expect(metrics.filter({ hasText: "Client error rate (4xx)" })).toHaveCount(1);
+  await expect(metrics.filter({ hasText: "Server error rate (5xx)" })).toHaveCount(1);
+  await expect(metrics.filter({ hasText: /^Error rate/ })).toHaveCount(0);
+  await page.getByRole("option", { name: "Client error rate (4xx)" }).click();
+  await expect(dialog).toContainText("Share of requests answered with a 4xx status");
+  await dialog.getByLabel("Threshold (fraction)").fill("0.01");
+  await dialog.getByLabel("Window (minutes)").fill("5");
+  await dialog.getByLabel(/^For \(seconds\)\*?$/).fill("0");
+  await snap(page, "monitoring-client-errors-rule-dialog");
+  await dialog.getByRole("button", { name: "Create rule" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId(`rule-row-${ruleName}`)).toContainText(
+    "Client error rate (4xx) > 0.01",
+  );
+  const alert = page
+    .getByRole("table", { name: "Open alerts" })
+    .getByTestId(`alert-row-${ruleName}`);
+  await expect(alert.getByTestId("alert-state")).toHaveText("Firing", { timeout: 45_000 });
+  await snap(page, "monitoring-client-errors-alert-firing");
+  // Gone again, so that no other test sees a firing alert it did not make.
+  const rules = (await (await api.get("/api/v1/alert-rules")).json()) as {
+    rules: { id: string; name: string }[];
+  };
+  const id = rules.rules.find((r) => r.name === ruleName)!.id;
+  expect((await api.delete(`/api/v1/alert-rules/${id}`)).status()).toBe(200);
   await api.dispose();
 });
