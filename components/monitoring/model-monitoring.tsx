@@ -73,8 +73,8 @@ type Load =
  * and the charts: throughput with its busiest minute as a band, client (4xx) and server (5xx)
  * error rates, latency percentiles, live accuracy (or MAE) against the evaluation's, traffic
  * share. Requests no version answered (unknown alias or version) show as their own row and
- * line, so a client calling the wrong name is visible too. While the
- * page is open, new rollups announced over /api/v1/events refetch the series (debounced).
+ * line, so a client calling the wrong name is visible too. While the page is open, new
+ * rollups announced over /api/v1/events refetch the series (debounced).
  */
 export function ModelMonitoring({
   model,

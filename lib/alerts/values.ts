@@ -66,7 +66,7 @@ async function rollupSums(
  * A request-outcome rate from window sums, or null without requests: 4xx for
  * client_error_rate; 5xx for server_error_rate and for error_rate, which has always meant 5xx.
  */
-export function errorRate(
+function errorRate(
   metric: "client_error_rate" | "server_error_rate" | "error_rate",
   s: { requests: number; errors: number; clientErrors: number },
 ): number | null {
