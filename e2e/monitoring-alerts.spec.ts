@@ -184,8 +184,8 @@ test("traffic and feedback for two versions show on the model page", async ({ pa
     const row = section.getByTestId(`monitoring-version-${v}`);
     await expect(row).toContainText(String(REQUESTS_PER_VERSION));
     await expect(row.getByRole("cell").nth(2)).not.toHaveText("—"); // throughput
-    await expect(row.getByRole("cell").nth(6)).toHaveText(/\d ms$/); // p95
-    await expect(row.getByRole("cell").nth(8)).toHaveText(
+    await expect(row.getByRole("cell").nth(7)).toHaveText(/\d ms$/); // p95
+    await expect(row.getByRole("cell").nth(9)).toHaveText(
       new RegExp(`^[01](\\.\\d+)? \\(${REQUESTS_PER_VERSION} labelled\\)$`),
     ); // live accuracy
   }

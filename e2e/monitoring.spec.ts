@@ -1,14 +1,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import type { APIRequestContext } from "@playwright/test";
+import type { APIRequestContext, Locator } from "@playwright/test";
 import { buildLogisticRegressionModel } from "../lib/onnx/build";
 import { emptyCounts, latencyBucketOf } from "../lib/monitoring/histogram";
 import { upsertRollupsQuery, type RollupDelta } from "../lib/monitoring/rollups";
 import { metricsUpdatedNotifyQuery } from "../lib/events/channels";
+import { formatShareOf } from "../components/monitoring/format";
+import type { MetricsSeriesView } from "../lib/api/contracts/monitoring";
 import { expect, request, test } from "./support/test";
 import { snap } from "./support/helpers";
-import { E2E_PORTS, adminStorageState, readState } from "./support/state";
+import { E2E_PORTS, adminStorageState, readState, screenshotDir } from "./support/state";
 
 /**
  * Monitoring in Chromium: a model with two versions and 2.5 hours of per-minute rollups
@@ -17,6 +19,8 @@ import { E2E_PORTS, adminStorageState, readState } from "./support/state";
  * in every chart, with the figures the rollups add up to; the range switches in the URL; a
  * version toggles off; a custom range is validated; a NOTIFY of new rollups arrives over
  * /api/v1/events and updates the page without a reload; the Monitoring page lists the model.
+ * Then real 4xx requests to the demo model through the serving process: the model page, the
+ * Monitoring page and the Overview show client errors apart from server errors.
  */
 test.describe.configure({ mode: "serial" });
 
@@ -159,9 +163,20 @@ test.use({ storageState: adminStorageState });
 
 const count = (n: number) => n.toLocaleString("en-US");
 
+/** The cell of `row` in the column headed `header` (found by its text, not its place). */
+async function cellUnder(table: Locator, row: Locator, header: string): Promise<Locator> {
+  const headers = (await table.getByRole("columnheader").allTextContents()).map((t) =>
+    t.replace(/\s+/g, " ").trim(),
+  );
+  const index = headers.indexOf(header);
+  expect(index, `${header} in ${headers.join(" | ")}`).toBeGreaterThanOrEqual(0);
+  return row.getByRole("cell").nth(index);
+}
+
 test("the model page charts both versions, switches range in the URL and follows live updates", async ({
   page,
 }) => {
+  test.slow(); // a long journey: on a busy 2-core machine it takes more than 90 s
   await page.goto(`/models/${model}`);
   const section = page.getByTestId("model-monitoring");
   await expect(section.getByRole("heading", { name: "Monitoring", level: 2 })).toBeVisible();
@@ -174,8 +189,10 @@ test("the model page charts both versions, switches range in the URL and follows
   await expect(v1).toContainText(count(seeded[1]));
   await expect(v1).toContainText("production");
   await expect(v2).toContainText(count(seeded[2]));
-  await expect(v1.getByRole("cell").nth(8)).toHaveText(/^0\.[89]\d* \([\d,]+ labelled\)$/); // live accuracy
-  await expect(v2.getByRole("cell").nth(4)).not.toHaveText("0 %"); // its few 5xx
+  await expect(v1.getByRole("cell").nth(9)).toHaveText(/^0\.[89]\d* \([\d,]+ labelled\)$/); // live accuracy
+  // Client errors (4xx) and server errors (5xx) apart: v2 has a few 5xx and no 4xx.
+  await expect(v2.getByRole("cell").nth(4)).toHaveText("0 % (0)");
+  await expect(v2.getByRole("cell").nth(5)).toHaveText(/^0\.\d+ % \([1-9]\d*\)$/);
   for (const name of [
     "Throughput",
     "Error rate",
@@ -310,4 +327,210 @@ test("the Monitoring page lists the model with its figures and links to its char
   await row.getByRole("link", { name: model }).click();
   await expect(page).toHaveURL(new RegExp(`/models/${model}\\?range=1h`));
   await expect(page.getByTestId("monitoring-range")).toHaveText(/Last hour/);
+});
+
+test("client errors sent to the demo model show apart on the model page, the Monitoring page and the Overview", async ({
+  page,
+}) => {
+  test.slow();
+  const demo = "iris-classifier";
+  const api = await adminApi();
+  const created = await api.post("/api/v1/tokens", {
+    data: { name: `client-errors-${stamp}`, role: "viewer" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const serving = await request.newContext({
+    extraHTTPHeaders: { authorization: `Bearer ${(await created.json()).secret}` },
+  });
+  // The production version and its input, from the serving process's own metadata.
+  let meta: { versions: string[]; inputs: { name: string; shape: number[] }[] } | null = null;
+  await expect(async () => {
+    const res = await serving.get(`${state.servingURL}/v2/models/${demo}`);
+    expect(res.status(), await res.text()).toBe(200);
+    meta = await res.json();
+  }).toPass({ timeout: 30_000 });
+  const version = Number(meta!.versions[0]);
+  const input = meta!.inputs[0]!;
+  const features = input.shape[1]!;
+  const infer = `${state.servingURL}/v2/models/${demo}/versions/${version}/infer`;
+  const good = {
+    inputs: [
+      { name: input.name, shape: [1, features], datatype: "FP32", data: Array(features).fill(5) },
+    ],
+  };
+
+  // The figures before, so other specs' traffic to the demo model does not matter. One fixed
+  // range for every read (and the model page), so that nothing leaves it meanwhile.
+  const fromMs = Math.floor(Date.now() / MINUTE) * MINUTE - 60 * MINUTE;
+  const toMs = fromMs + 70 * MINUTE;
+  const hourOfMetrics = async () => {
+    const q = new URLSearchParams({
+      from: new Date(fromMs).toISOString(),
+      to: new Date(toMs).toISOString(),
+    });
+    const res = await api.get(`/api/v1/models/${demo}/metrics?${q}`);
+    expect(res.status(), await res.text()).toBe(200);
+    return (await res.json()) as MetricsSeriesView;
+  };
+  const summaryOf = (m: MetricsSeriesView) =>
+    m.versions.find((v) => v.version === version)?.summary;
+  const before = await hourOfMetrics();
+  const sent = { ok: 6, malformed: 4, unknownInput: 3, unknownAlias: 2 };
+  const post = async (url: string, data: unknown, status: number) => {
+    const res = await serving.post(url, {
+      data: typeof data === "string" ? data : JSON.stringify(data),
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.status(), await res.text()).toBe(status);
+  };
+  for (let i = 0; i < sent.ok; i++) await post(infer, good, 200);
+  for (let i = 0; i < sent.malformed; i++) await post(infer, '{"inputs": [', 400);
+  for (let i = 0; i < sent.unknownInput; i++) {
+    await post(infer, { inputs: [{ ...good.inputs[0], name: "petals" }] }, 400);
+  }
+  for (let i = 0; i < sent.unknownAlias; i++) {
+    await post(`${state.servingURL}/v2/models/${demo}/versions/canary-${stamp}/infer`, good, 404);
+  }
+  await serving.dispose();
+
+  // Logged in batches: wait until the rollups have them all.
+  const clientErrorsOf = (m: MetricsSeriesView) => summaryOf(m)?.clientErrors ?? 0;
+  let after = before;
+  await expect
+    .poll(
+      async () => {
+        after = await hourOfMetrics();
+        return [
+          clientErrorsOf(after) - clientErrorsOf(before),
+          (after.unresolved?.summary.requests ?? 0) - (before.unresolved?.summary.requests ?? 0),
+        ];
+      },
+      { timeout: 20_000 },
+    )
+    .toEqual([sent.malformed + sent.unknownInput, sent.unknownAlias]);
+  const summary = summaryOf(after)!;
+
+  // The model page: the version's client errors as share and count, the server errors
+  // apart, the requests no version answered on their own row.
+  const custom = new URLSearchParams({
+    range: "custom",
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+  });
+  await page.goto(`/models/${demo}?${custom}`);
+  const section = page.getByTestId("model-monitoring");
+  const row = section.getByTestId(`monitoring-version-${version}`);
+  const headers = section
+    .getByRole("table", { name: "Versions in range" })
+    .getByRole("columnheader");
+  await expect(headers.nth(4)).toHaveText("Client errors (4xx)");
+  await expect(headers.nth(5)).toHaveText("Server errors (5xx)");
+  await expect(row.getByRole("cell").nth(1)).toHaveText(count(summary.requests));
+  await expect(row.getByRole("cell").nth(4)).toHaveText(
+    formatShareOf(summary.clientErrors, summary.requests),
+  );
+  await expect(row.getByRole("cell").nth(4)).not.toHaveText(/^0 %/);
+  await expect(row.getByRole("cell").nth(5)).toHaveText(
+    formatShareOf(summary.errors, summary.requests),
+  );
+  const unresolved = section.getByTestId("monitoring-unresolved");
+  await expect(unresolved).toContainText("No version");
+  await expect(unresolved.getByRole("cell").nth(4)).toHaveText(
+    formatShareOf(after.unresolved!.summary.clientErrors, after.unresolved!.summary.requests),
+  );
+  // The error chart: a client and a server line per version, and the unresolved 4xx.
+  const chart = section.getByRole("figure", { name: "Error rate: client 4xx / server 5xx" });
+  await expect(chart.getByRole("list", { name: "Legend" })).toContainText(
+    "client errors 4xx (dashed)",
+  );
+  await expect(chart.getByRole("list", { name: "Legend" })).toContainText(
+    "server errors 5xx (solid)",
+  );
+  await section.getByRole("table", { name: "Versions in range" }).scrollIntoViewIfNeeded();
+  await section.screenshot({
+    path: path.join(screenshotDir, "monitoring-client-errors-model-page.png"),
+  });
+  await chart.getByRole("button", { name: "Table" }).click();
+  for (const column of [`v${version} 4xx`, `v${version} 5xx`, "no version 4xx"]) {
+    await expect(chart.getByRole("columnheader", { name: column, exact: true })).toBeVisible();
+  }
+  await chart.getByRole("button", { name: "Chart" }).click();
+
+  // The Monitoring page and the Overview: the model's client errors (the unresolved ones
+  // included: they were addressed to the model), apart from its server errors. Other specs'
+  // traffic to the demo model counts too, so at least what this test sent.
+  const atLeast = summary.clientErrors + after.unresolved!.summary.clientErrors;
+  const countIn = async (cell: Locator) =>
+    Number(/\(([\d,]+)\)$/.exec((await cell.textContent()) ?? "")?.[1]?.replace(/,/g, ""));
+  await page.goto("/monitoring?range=1h");
+  const models = page.getByRole("table", { name: "Models with traffic" });
+  const line = page.getByTestId(`overview-${demo}`);
+  const monitoringClient = await cellUnder(models, line, "Client errors (4xx)");
+  expect(await countIn(monitoringClient)).toBeGreaterThanOrEqual(atLeast);
+  await expect(monitoringClient).toHaveText(/^\d+(\.\d+)? % \([\d,]+\)$/);
+  await expect(await cellUnder(models, line, "Server errors (5xx)")).toHaveText(
+    /^\d+(\.\d+)? % \([\d,]+\)$/,
+  );
+  await expect(line.getByRole("list", { name: `${demo} versions served` })).toContainText(
+    "no version",
+  );
+  await snap(page, "monitoring-client-errors-monitoring-page");
+
+  await page.goto("/");
+  const inProduction = page.getByRole("table", { name: "Models in production" });
+  const overview = page.getByTestId(`overview-model-${demo}`);
+  const errors = await cellUnder(inProduction, overview, "Errors, last hour");
+  await expect(errors).toHaveText(/^4xx \d+(\.\d+)? % \([\d,]+\)\s*5xx \d+(\.\d+)? % \([\d,]+\)$/);
+  const overviewClient = errors.locator("div").first();
+  await expect(overviewClient).toHaveAttribute(
+    "title",
+    /^Client errors \(4xx\) of [\d,]+ requests in the last hour$/,
+  );
+  expect(await countIn(overviewClient)).toBeGreaterThanOrEqual(atLeast);
+  // The column is in view, not cut off by the table's scroll area.
+  const [cellBox, areaBox] = await Promise.all([
+    errors.boundingBox(),
+    inProduction.locator("..").boundingBox(), // the table's scrolling wrapper
+  ]);
+  expect(cellBox!.x + cellBox!.width).toBeLessThanOrEqual(areaBox!.x + areaBox!.width);
+  await snap(page, "monitoring-client-errors-overview");
+
+  // An alert rule on them: the form offers client and server error rates by name (not the
+  // old error_rate, which meant 5xx); the rule fires on the 4xx alone.
+  const ruleName = `demo 4xx ${stamp}`;
+  await page.goto("/alerts");
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
+  await page.getByRole("button", { name: "New rule" }).click();
+  const dialog = page.getByRole("dialog", { name: "New alert rule" });
+  await dialog.getByLabel(/^Name\*?$/).fill(ruleName);
+  await dialog.getByLabel(/^Model\*?$/).click();
+  await page.getByRole("option", { name: demo, exact: true }).click();
+  await dialog.getByLabel("Metric").click();
+  const metrics = page.getByRole("option");
+  await expect(metrics.filter({ hasText: "Client error rate (4xx)" })).toHaveCount(1);
+  await expect(metrics.filter({ hasText: "Server error rate (5xx)" })).toHaveCount(1);
+  await expect(metrics.filter({ hasText: /^Error rate/ })).toHaveCount(0);
+  await page.getByRole("option", { name: "Client error rate (4xx)" }).click();
+  await expect(dialog).toContainText("Share of requests answered with a 4xx status");
+  await dialog.getByLabel("Threshold (fraction)").fill("0.01");
+  await dialog.getByLabel("Window (minutes)").fill("5");
+  await dialog.getByLabel(/^For \(seconds\)\*?$/).fill("0");
+  await snap(page, "monitoring-client-errors-rule-dialog");
+  await dialog.getByRole("button", { name: "Create rule" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId(`rule-row-${ruleName}`)).toContainText(
+    "Client error rate (4xx) > 0.01",
+  );
+  const alert = page
+    .getByRole("table", { name: "Open alerts" })
+    .getByTestId(`alert-row-${ruleName}`);
+  await expect(alert.getByTestId("alert-state")).toHaveText("Firing", { timeout: 45_000 });
+  await snap(page, "monitoring-client-errors-alert-firing");
+  // Gone again, so that no other test sees a firing alert it did not make.
+  const rules = (await (await api.get("/api/v1/alert-rules")).json()) as {
+    rules: { id: string; name: string }[];
+  };
+  const id = rules.rules.find((r) => r.name === ruleName)!.id;
+  expect((await api.delete(`/api/v1/alert-rules/${id}`)).status()).toBe(200);
+  await api.dispose();
 });

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
 import { FiringAlertsBadge } from "@/components/alerts/firing-badge";
 import { AliasBadge } from "@/components/registry/alias-badge";
+import { ErrorShareCell, ErrorShareHead } from "@/components/monitoring/error-share";
 import { HealthPanel } from "@/components/system/health-panel";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
@@ -10,6 +11,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
 import { getConfig } from "@/lib/config";
 import { getPrisma } from "@/lib/db/client";
+import { getRecentMonitoringOverview } from "@/lib/monitoring/overview";
 import { listModels, listPromotionRequests } from "@/lib/registry";
 import { checkHealth } from "@/lib/system/health";
 import { requireUser } from "./current-user";
@@ -19,11 +21,13 @@ export const metadata = { title: "Overview · ModelDeck" };
 export default async function OverviewPage() {
   const user = await requireUser("/");
   const db = getPrisma();
-  const [health, models, pending] = await Promise.all([
+  const [health, models, pending, lastHour] = await Promise.all([
     checkHealth(db, getConfig()),
     listModels(db, { pageSize: 100 }),
     listPromotionRequests(db, { status: "pending", pageSize: 20 }),
+    getRecentMonitoringOverview(db, 3_600_000),
   ]);
+  const trafficOf = new Map(lastHour.models.map((m) => [m.modelId, m]));
   return (
     <>
       <PageHeader
@@ -53,6 +57,7 @@ export default async function OverviewPage() {
                     <TH>Production</TH>
                     <TH>Other aliases</TH>
                     <TH align="right">Versions</TH>
+                    <ErrorShareHead window="last hour" />
                     <TH>Updated</TH>
                   </TR>
                 </THead>
@@ -66,7 +71,8 @@ export default async function OverviewPage() {
                         >
                           {m.name}
                         </Link>
-                        <span className="ml-2 text-xs text-muted-foreground">{m.task}</span>
+                        {/* Under the name, so the row leaves room for the error column. */}
+                        <div className="text-xs text-muted-foreground">{m.task}</div>
                       </TD>
                       <TD>
                         {m.productionVersion ? (
@@ -92,6 +98,7 @@ export default async function OverviewPage() {
                       <TD align="right" className="tabular-nums">
                         {m.versionCount}
                       </TD>
+                      <ErrorShareCell share={trafficOf.get(m.id)} window="last hour" />
                       <TD className="text-muted-foreground">
                         <Time value={m.updatedAt} />
                       </TD>

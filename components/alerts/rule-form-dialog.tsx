@@ -64,8 +64,10 @@ export function AlertRuleFormDialog({
   const choice = models.find((m) => m.name === model);
   const def = METRIC_DEFINITIONS[metric];
 
+  // A replaced metric (error_rate) is offered only to the rule that already uses it.
   const metricOptions = ALERT_METRICS.filter((m) => {
-    const needs = METRIC_DEFINITIONS[m].task;
+    const { task: needs, replacedBy } = METRIC_DEFINITIONS[m];
+    if (replacedBy && m !== metric) return false;
     return !needs || !choice || choice.task === needs || m === metric;
   }).map((m) => ({ value: m, label: METRIC_DEFINITIONS[m].label }));
   const aliasNames = [...new Set(["production", "staging", ...(choice?.aliases ?? [])])];

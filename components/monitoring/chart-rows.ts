@@ -68,3 +68,18 @@ export function columnValues(rows: ChartRow[], keys: string[]): number[] {
   }
   return values;
 }
+
+/** Adds one column from points outside the versions (requests no version answered). */
+export function addColumn<P extends { time: number }>(
+  rows: ChartRow[],
+  key: string,
+  points: readonly P[],
+  pick: (point: P) => number | null,
+): void {
+  const index = new Map(rows.map((r, i) => [r.time, i]));
+  for (const r of rows) r[key] = null;
+  for (const p of points) {
+    const i = index.get(p.time);
+    if (i !== undefined) rows[i]![key] = pick(p);
+  }
+}

@@ -41,6 +41,15 @@ export function formatPercent(fraction: number | null | undefined, digits = 1): 
 export const formatCount = (n: number | null | undefined): string =>
   n === null || n === undefined ? "—" : n.toLocaleString("en-US");
 
+/** A share of requests with their count: "6.45 % (31)"; "—" without requests. */
+export function formatShareOf(
+  count: number | null | undefined,
+  requests: number | null | undefined,
+) {
+  if (count === null || count === undefined || !requests) return "—";
+  return `${formatPercent(count / requests, 2)} (${formatCount(count)})`;
+}
+
 export function formatMetricValue(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined) return "—";
   return trim(value.toFixed(digits));

@@ -13,7 +13,7 @@ import { cn } from "@/components/ui/cn";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Spinner } from "@/components/ui/spinner";
 import type { MetricsSeriesView, VersionSeriesView } from "@/lib/api/contracts/monitoring";
-import { chartRows, columnKey, columnValues } from "./chart-rows";
+import { addColumn, chartRows, columnKey, columnValues } from "./chart-rows";
 import { FeedbackStats } from "./feedback-stats";
 import {
   formatCount,
@@ -21,6 +21,7 @@ import {
   formatMs,
   formatPercent,
   formatRate,
+  formatShareOf,
   versionColor,
 } from "./format";
 import { LiveBadge } from "./live-badge";
@@ -37,6 +38,25 @@ import {
 import { TimeRangePicker } from "./time-range-picker";
 import { useLiveMetrics } from "./use-live-events";
 
+/** Client and server errors share a chart: the version's colour, told apart by the dash. */
+const ERROR_KINDS = [
+  {
+    suffix: "4xx",
+    label: "client errors 4xx",
+    dash: "5 3",
+    pick: "clientErrorRate",
+    count: "clientErrors",
+  },
+  {
+    suffix: "5xx",
+    label: "server errors 5xx",
+    dash: undefined,
+    pick: "serverErrorRate",
+    count: "errors",
+  },
+] as const;
+const UNRESOLVED_KEY = "unresolved";
+
 const PERCENTILES = [
   { suffix: "p50", label: "p50", dash: "2 3", pick: "latencyP50Ms" },
   { suffix: "p95", label: "p95", dash: undefined, pick: "latencyP95Ms" },
@@ -51,9 +71,11 @@ type Load =
 /**
  * The model page's monitoring: a time-range picker and version selection kept in the URL,
  * a per-version summary that doubles as the legend (toggles hide a version in every chart),
- * and the charts: throughput with its busiest minute as a band, error rate, latency
- * percentiles, live accuracy (or MAE) against the evaluation's, traffic share. While the
- * page is open, new rollups announced over /api/v1/events refetch the series (debounced).
+ * and the charts: throughput with its busiest minute as a band, client (4xx) and server (5xx)
+ * error rates, latency percentiles, live accuracy (or MAE) against the evaluation's, traffic
+ * share. Requests no version answered (unknown alias or version) show as their own row and
+ * line, so a client calling the wrong name is visible too. While the page is open, new
+ * rollups announced over /api/v1/events refetch the series (debounced).
  */
 export function ModelMonitoring({
   model,
@@ -249,9 +271,29 @@ function Charts({
         typeof avg === "number" && typeof max === "number" ? [avg, max] : null;
     }
   }
-  const errors = chartRows(data, versions, {
-    "": (p) => (p.requests > 0 ? p.errorRate : null),
-  });
+  const errors = chartRows(
+    data,
+    versions,
+    Object.fromEntries(
+      ERROR_KINDS.map((k) => [k.suffix, (p) => (p.requests > 0 ? p[k.pick] : null)]),
+    ),
+  );
+  const errorLines: SeriesLine[] = shown.flatMap((v) =>
+    ERROR_KINDS.map((k) => ({ ...versionLine(v, k.suffix), dash: k.dash })),
+  );
+  // Requests no version answered: a grey line per kind that occurred (all versions shown).
+  const unresolved = visible.length === data.versions.length ? data.unresolved : null;
+  for (const k of ERROR_KINDS) {
+    if (!unresolved || unresolved.summary[k.count] === 0) continue;
+    const key = `${UNRESOLVED_KEY}:${k.suffix}`;
+    addColumn(errors, key, unresolved.points, (p) => p[k.pick]);
+    errorLines.push({
+      key,
+      label: `no version ${k.suffix}`,
+      color: CHART_THEME.axis,
+      dash: k.dash,
+    });
+  }
   const latency = chartRows(
     data,
     versions,
@@ -318,17 +360,22 @@ function Charts({
         />
         <SeriesChart
           testId="chart-errors"
-          title="Error rate"
-          description="Share of requests answered with a server error (5xx)."
+          title="Error rate: client 4xx / server 5xx"
+          description="Share of requests answered with a client error (4xx: a bad request) or a server error (5xx: serving failed)."
           rows={errors}
           domain={domain}
-          lines={shown.map((v) => versionLine(v))}
+          lines={errorLines}
+          legend={ERROR_KINDS.map((k) => ({
+            key: k.suffix,
+            label: `${k.label} ${k.dash ? "(dashed)" : "(solid)"}`,
+            color: CHART_THEME.axis,
+          }))}
           yLabel="errors %"
           yFormat={(n) => formatPercent(n)}
           yDomain={fractionDomain(
             columnValues(
               errors,
-              versions.map((v) => columnKey(v)),
+              errorLines.map((l) => l.key),
             ),
           )}
           empty={nothingShown ? hiddenEmpty : undefined}
@@ -450,7 +497,12 @@ function VersionTable({
             <th className="px-3 py-1.5 text-right font-medium">Requests</th>
             <th className="px-3 py-1.5 text-right font-medium">Avg throughput</th>
             <th className="px-3 py-1.5 text-right font-medium">Peak</th>
-            <th className="px-3 py-1.5 text-right font-medium">Error rate</th>
+            <th className="px-3 py-1.5 text-right font-medium" title="Answers with status 400–499">
+              Client errors (4xx)
+            </th>
+            <th className="px-3 py-1.5 text-right font-medium" title="Answers with status 500–599">
+              Server errors (5xx)
+            </th>
             <th className="px-3 py-1.5 text-right font-medium">p50</th>
             <th className="px-3 py-1.5 text-right font-medium">p95</th>
             <th className="px-3 py-1.5 text-right font-medium">p99</th>
@@ -507,7 +559,12 @@ function VersionTable({
                 <Num>{formatCount(s?.requests)}</Num>
                 <Num>{formatRate(s?.throughput)}</Num>
                 <Num>{formatRate(s?.maxThroughput)}</Num>
-                <Num>{s ? formatPercent(s.errorRate, 2) : "—"}</Num>
+                <Num tone={s && s.clientErrorRate >= 0.01 ? "warn" : undefined}>
+                  {formatShareOf(s?.clientErrors, s?.requests)}
+                </Num>
+                <Num tone={s && s.serverErrorRate >= 0.01 ? "bad" : undefined}>
+                  {formatShareOf(s?.errors, s?.requests)}
+                </Num>
                 <Num>{formatMs(s?.latencyP50Ms)}</Num>
                 <Num>{formatMs(s?.latencyP95Ms)}</Num>
                 <Num>{formatMs(s?.latencyP99Ms)}</Num>
@@ -528,14 +585,67 @@ function VersionTable({
               </tr>
             );
           })}
+          {data.unresolved ? (
+            <UnresolvedRow unresolved={data.unresolved} task={task} model={data.model} />
+          ) : null}
         </tbody>
       </table>
     </div>
   );
 }
 
-function Num({ children }: { children: React.ReactNode }) {
+/** Requests for an alias or version the serving process does not serve: no version's. */
+function UnresolvedRow({
+  unresolved,
+  task,
+  model,
+}: {
+  unresolved: NonNullable<MetricsSeriesView["unresolved"]>;
+  task: "classification" | "regression" | "other";
+  model: string;
+}) {
+  const s = unresolved.summary;
   return (
-    <td className="px-3 py-1.5 text-right font-mono whitespace-nowrap tabular-nums">{children}</td>
+    <tr className="border-b border-border last:border-0" data-testid="monitoring-unresolved">
+      <td
+        className="px-3 py-1.5 text-muted-foreground"
+        title={`Requests to /v2/models/${model}/… naming an alias or version that is not served (answered 404): they reached no version.`}
+      >
+        <div>No version</div>
+        <div className="text-xs whitespace-nowrap">unknown alias or version</div>
+      </td>
+      <Num>{formatCount(s.requests)}</Num>
+      <Num>—</Num>
+      <Num>—</Num>
+      <Num tone={s.clientErrorRate >= 0.01 ? "warn" : undefined}>
+        {formatShareOf(s.clientErrors, s.requests)}
+      </Num>
+      <Num tone={s.serverErrorRate >= 0.01 ? "bad" : undefined}>
+        {formatShareOf(s.errors, s.requests)}
+      </Num>
+      <Num>—</Num>
+      <Num>—</Num>
+      <Num>—</Num>
+      {task !== "other" ? (
+        <>
+          <Num>—</Num>
+          <Num>—</Num>
+        </>
+      ) : null}
+    </tr>
+  );
+}
+
+function Num({ children, tone }: { children: React.ReactNode; tone?: "warn" | "bad" }) {
+  return (
+    <td
+      className={cn(
+        "px-3 py-1.5 text-right font-mono whitespace-nowrap tabular-nums",
+        tone === "warn" && "text-warning-subtle-foreground",
+        tone === "bad" && "text-destructive",
+      )}
+    >
+      {children}
+    </td>
   );
 }

@@ -11,6 +11,7 @@ import {
   formatMs,
   formatPercent,
   formatRate,
+  formatShareOf,
   versionColor,
 } from "./format";
 import { LiveBadge } from "./live-badge";
@@ -19,8 +20,8 @@ import { TimeRangePicker } from "./time-range-picker";
 import { useLiveMetrics } from "./use-live-events";
 
 /**
- * The Monitoring page's table: one row per model with traffic in the range, linking to the
- * model page's charts (same range). The server renders the figures; a metrics event for any
+ * The Monitoring page's table: one row per model with traffic in the range (client and
+ * server errors apart), linking to the model page's charts (same range). The server renders the figures; a metrics event for any
  * model re-renders them (debounced), so the page stays live while open.
  */
 export function MonitoringOverviewTable({ overview }: { overview: MonitoringOverview }) {
@@ -75,7 +76,18 @@ export function MonitoringOverviewTable({ overview }: { overview: MonitoringOver
                 <th className="px-3 py-2 font-medium">Throughput</th>
                 <th className="px-3 py-2 text-right font-medium">Requests</th>
                 <th className="px-3 py-2 text-right font-medium">p95 latency</th>
-                <th className="px-3 py-2 text-right font-medium">Error rate</th>
+                <th
+                  className="px-3 py-2 text-right font-medium"
+                  title="Answers with status 400–499"
+                >
+                  Client errors (4xx)
+                </th>
+                <th
+                  className="px-3 py-2 text-right font-medium"
+                  title="Answers with status 500–599"
+                >
+                  Server errors (5xx)
+                </th>
                 <th className="px-3 py-2 text-right font-medium">Live accuracy / MAE</th>
                 <th className="px-4 py-2 font-medium">Versions served</th>
               </tr>
@@ -106,8 +118,11 @@ export function MonitoringOverviewTable({ overview }: { overview: MonitoringOver
                   </td>
                   <Num>{formatCount(m.requests)}</Num>
                   <Num>{formatMs(m.latencyP95Ms)}</Num>
-                  <Num tone={m.errorRate >= 0.01 ? "bad" : undefined}>
-                    {formatPercent(m.errorRate, 2)}
+                  <Num tone={m.clientErrorRate >= 0.01 ? "warn" : undefined}>
+                    {formatShareOf(m.clientErrors, m.requests)}
+                  </Num>
+                  <Num tone={m.serverErrorRate >= 0.01 ? "bad" : undefined}>
+                    {formatShareOf(m.serverErrors, m.requests)}
                   </Num>
                   <Num>
                     {m.task === "regression"
@@ -159,6 +174,17 @@ export function MonitoringOverviewTable({ overview }: { overview: MonitoringOver
                           </li>
                         );
                       })}
+                      {m.unresolvedRequests > 0 ? (
+                        <li
+                          className="flex items-center gap-1.5 text-xs text-muted-foreground"
+                          title="Requests naming an alias or version that is not served (404)"
+                        >
+                          no version
+                          <span className="tabular-nums">
+                            {formatPercent(m.unresolvedRequests / m.requests, 0)}
+                          </span>
+                        </li>
+                      ) : null}
                     </ul>
                   </td>
                 </tr>
@@ -171,11 +197,11 @@ export function MonitoringOverviewTable({ overview }: { overview: MonitoringOver
   );
 }
 
-function Num({ children, tone }: { children: React.ReactNode; tone?: "bad" }) {
+function Num({ children, tone }: { children: React.ReactNode; tone?: "warn" | "bad" }) {
+  const color =
+    tone === "bad" ? "text-destructive" : tone === "warn" ? "text-warning-subtle-foreground" : "";
   return (
-    <td
-      className={`px-3 py-2 text-right font-mono whitespace-nowrap tabular-nums ${tone === "bad" ? "text-destructive" : ""}`}
-    >
+    <td className={`px-3 py-2 text-right font-mono whitespace-nowrap tabular-nums ${color}`}>
       {children}
     </td>
   );

@@ -5,6 +5,8 @@
 export const ALERT_METRICS = [
   "latency_p95",
   "latency_p99",
+  "client_error_rate",
+  "server_error_rate",
   "error_rate",
   "throughput",
   "live_accuracy",
@@ -36,6 +38,11 @@ export type MetricDefinition = {
   /** The threshold must lie in [min, max]. */
   min: number;
   max?: number;
+  /**
+   * Kept so that rules already stored keep working (and the API still takes it), but not
+   * offered for new rules: `replacedBy` says the same more clearly.
+   */
+  replacedBy?: AlertMetric;
 };
 
 export const METRIC_DEFINITIONS: Record<AlertMetric, MetricDefinition> = {
@@ -53,13 +60,30 @@ export const METRIC_DEFINITIONS: Record<AlertMetric, MetricDefinition> = {
     versionScoped: true,
     min: 0,
   },
-  error_rate: {
-    label: "Error rate",
+  client_error_rate: {
+    label: "Client error rate (4xx)",
     unit: "fraction",
-    hint: "Share of requests answered with a 5xx status, 0–1 (0.05 = 5 %).",
+    hint: "Share of requests answered with a 4xx status (malformed JSON, unknown input, wrong shape…), 0–1 (0.05 = 5 %). With all versions in scope it includes requests for an alias or version that is not served.",
     versionScoped: true,
     min: 0,
     max: 1,
+  },
+  server_error_rate: {
+    label: "Server error rate (5xx)",
+    unit: "fraction",
+    hint: "Share of requests answered with a 5xx status (inference failed, queue full…), 0–1 (0.05 = 5 %).",
+    versionScoped: true,
+    min: 0,
+    max: 1,
+  },
+  error_rate: {
+    label: "Error rate (5xx)",
+    unit: "fraction",
+    hint: "Share of requests answered with a 5xx status, 0–1: the same as server_error_rate, which replaces it (4xx are not counted; see client_error_rate).",
+    versionScoped: true,
+    min: 0,
+    max: 1,
+    replacedBy: "server_error_rate",
   },
   throughput: {
     label: "Throughput",

@@ -31,6 +31,7 @@ export type MetricReading = {
 type RollupSums = {
   requests: number;
   errors: number;
+  clientErrors: number;
   labelled: number;
   correct: number;
   absErrorSum: number;
@@ -48,6 +49,7 @@ async function rollupSums(
   const rows = await db.$queryRaw<RollupSums[]>`
     SELECT coalesce(sum(requests), 0)::float8 AS requests,
            coalesce(sum(errors), 0)::float8 AS errors,
+           coalesce(sum("clientErrors"), 0)::float8 AS "clientErrors",
            coalesce(sum(labelled), 0)::float8 AS labelled,
            coalesce(sum(correct), 0)::float8 AS correct,
            coalesce(sum("absErrorSum"), 0)::float8 AS "absErrorSum",
@@ -58,6 +60,18 @@ async function rollupSums(
        AND minute >= ${from} AND minute <= ${to}
        AND (${version}::int IS NULL OR version = ${version}::int)`;
   return rows[0]!;
+}
+
+/**
+ * A request-outcome rate from window sums, or null without requests: 4xx for
+ * client_error_rate; 5xx for server_error_rate and for error_rate, which has always meant 5xx.
+ */
+function errorRate(
+  metric: "client_error_rate" | "server_error_rate" | "error_rate",
+  s: { requests: number; errors: number; clientErrors: number },
+): number | null {
+  if (!(s.requests > 0)) return null;
+  return (metric === "client_error_rate" ? s.clientErrors : s.errors) / s.requests;
 }
 
 async function resolveScope(
@@ -123,10 +137,12 @@ export async function readMetric(
       const spanSeconds = Math.max(1, (now.getTime() - from.getTime()) / 1000);
       return { value: s.requests / spanSeconds, version };
     }
-    case "error_rate":
-      return s.requests > 0
-        ? { value: s.errors / s.requests, version }
-        : none("no requests in the window");
+    case "client_error_rate":
+    case "server_error_rate":
+    case "error_rate": {
+      const value = errorRate(scope.metric, s);
+      return value === null ? none("no requests in the window") : { value, version };
+    }
     case "latency_p95":
     case "latency_p99": {
       const q = scope.metric === "latency_p95" ? 0.95 : 0.99;

@@ -4,9 +4,11 @@ import { autoStepSeconds } from "./steps";
 
 /**
  * The Monitoring page: every model with traffic in a range, one line each — a throughput
- * sparkline, p95 latency (from the versions' histograms merged), error rate, live accuracy
- * or MAE, and the versions that served. Two grouped queries over metric_rollup, whatever
- * the number of models; the raw prediction log is never read.
+ * sparkline, p95 latency (from the versions' histograms merged), client errors (4xx) and
+ * server errors (5xx) apart, live accuracy or MAE, and the versions that served. Two grouped
+ * queries over metric_rollup, whatever the number of models; the raw prediction log is never
+ * read. A model's figures include the requests no version answered (an unknown alias or
+ * version number; rollup version 0): they were addressed to the model all the same.
  */
 export type ModelOverview = {
   modelId: string;
@@ -15,13 +17,20 @@ export type ModelOverview = {
   requests: number;
   /** Average requests per second over the range. */
   throughput: number;
-  errorRate: number;
+  /** Answers with status 400–499, and their share of the requests. */
+  clientErrors: number;
+  clientErrorRate: number;
+  /** Answers with status ≥ 500, and their share of the requests. */
+  serverErrors: number;
+  serverErrorRate: number;
   latencyP95Ms: number | null;
   labelled: number;
   accuracy: number | null;
   mae: number | null;
-  /** Versions with traffic in range, ascending, with their share of the requests. */
+  /** Versions with traffic in range, ascending, with their share of the model's requests. */
   versions: { version: number; requests: number; share: number }[];
+  /** Requests no version answered (an unknown alias or version number: 404). */
+  unresolvedRequests: number;
   /** Aliases now pointing at a version, by alias. */
   aliases: Record<string, number>;
   /** Requests per second per bucket of `stepSeconds`; null where nothing was served. */
@@ -40,6 +49,7 @@ type TotalsRow = {
   version: number;
   requests: number;
   errors: number;
+  clientErrors: number;
   labelled: number;
   correct: number;
   absErrorSum: number;
@@ -61,12 +71,12 @@ export async function getMonitoringOverview(
 
   // minute is a UTC timestamp without zone: compare and extract it as UTC.
   const window = `minute >= to_timestamp($1 / 1000.0) AT TIME ZONE 'UTC'
-                  AND minute < to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC' AND version > 0`;
+                  AND minute < to_timestamp($2 / 1000.0) AT TIME ZONE 'UTC'`;
   const [totals, buckets] = await Promise.all([
     db.$queryRawUnsafe<TotalsRow[]>(
       `SELECT "modelId"::text AS "modelId", version,
               sum(requests)::float8 AS requests, sum(errors)::float8 AS errors,
-              sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
+              sum("clientErrors")::float8 AS "clientErrors", sum(labelled)::float8 AS labelled, sum(correct)::float8 AS correct,
               sum("absErrorSum") AS "absErrorSum", max("latencyMaxMs") AS "latencyMaxMs",
               modeldeck_sum_counts("latencyBuckets") AS "latencyBuckets"
          FROM metric_rollup WHERE ${window}
@@ -118,6 +128,7 @@ export async function getMonitoringOverview(
     const counts = emptyCounts();
     let requests = 0;
     let errors = 0;
+    let clientErrors = 0;
     let labelled = 0;
     let correct = 0;
     let absErrorSum = 0;
@@ -125,6 +136,7 @@ export async function getMonitoringOverview(
     for (const r of rows) {
       requests += Number(r.requests);
       errors += Number(r.errors);
+      clientErrors += Number(r.clientErrors);
       labelled += Number(r.labelled);
       correct += Number(r.correct);
       absErrorSum += Number(r.absErrorSum);
@@ -145,22 +157,37 @@ export async function getMonitoringOverview(
       task: m.task,
       requests,
       throughput: requests / Math.max((toMs - fromMs) / 1000, 1),
-      errorRate: requests > 0 ? errors / requests : 0,
+      clientErrors,
+      clientErrorRate: requests > 0 ? clientErrors / requests : 0,
+      serverErrors: errors,
+      serverErrorRate: requests > 0 ? errors / requests : 0,
       latencyP95Ms: quantileOfCounts(counts, 0.95, maxMs || null),
       labelled,
       accuracy: m.task === "classification" && labelled > 0 ? correct / labelled : null,
       mae: m.task === "regression" && labelled > 0 ? absErrorSum / labelled : null,
       versions: rows
-        .filter((r) => Number(r.requests) > 0)
+        .filter((r) => r.version > 0 && Number(r.requests) > 0)
         .map((r) => ({
           version: r.version,
           requests: Number(r.requests),
           share: requests > 0 ? Number(r.requests) / requests : 0,
         })),
+      unresolvedRequests: rows
+        .filter((r) => r.version === 0)
+        .reduce((n, r) => n + Number(r.requests), 0),
       aliases: Object.fromEntries(m.aliases.map((a) => [a.name, a.version.version])),
       sparkline,
     };
   });
   overview.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
   return { fromMs, toMs, stepSeconds, models: overview };
+}
+
+/** The overview of the last `windowMs` up to now (the Overview page's last hour). */
+export function getRecentMonitoringOverview(
+  db: PrismaClient,
+  windowMs: number,
+  now = Date.now(),
+): Promise<MonitoringOverview> {
+  return getMonitoringOverview(db, { fromMs: now - windowMs, toMs: now });
 }

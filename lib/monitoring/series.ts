@@ -21,6 +21,10 @@ import {
  * keeps its slowest request and its busiest minute, so a spike survives any step. A bucket
  * without traffic is absent (a gap), never a zero.
  *
+ * Failed requests count apart: client errors (4xx: the request was wrong) and server errors
+ * (5xx: serving failed). Requests serving answered before it knew a version (an unknown alias
+ * or version number: rollup version 0) belong to no version; they are the `unresolved` part.
+ *
  * The heavy lifting is one grouped query over metric_rollup's primary key (modelId,
  * version, minute); the raw prediction log is never read here.
  */
@@ -31,11 +35,16 @@ export type MetricsPoint = {
   time: number;
   start: string;
   requests: number;
+  /** Answers with status ≥ 500 (server errors). */
   errors: number;
+  /** Answers with status 400–499 (client errors). */
   clientErrors: number;
   rows: number;
   throughput: number;
   maxThroughput: number;
+  clientErrorRate: number;
+  serverErrorRate: number;
+  /** Same as serverErrorRate (what "error rate" always meant here); kept for API clients. */
   errorRate: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
@@ -74,6 +83,21 @@ export type VersionSeries = {
   points: MetricsPoint[];
 };
 
+/** Counts and rates of answered requests, apart by outcome. */
+export type RequestOutcomes = {
+  requests: number;
+  clientErrors: number;
+  errors: number;
+  clientErrorRate: number;
+  serverErrorRate: number;
+};
+
+/** Requests for the model that no version answered (unknown alias or version number). */
+export type UnresolvedSeries = {
+  summary: RequestOutcomes;
+  points: Array<RequestOutcomes & { time: number; start: string }>;
+};
+
 export type MetricsSeries = {
   model: string;
   task: "classification" | "regression" | "other";
@@ -82,6 +106,8 @@ export type MetricsSeries = {
   step: number;
   stepLabel: string;
   versions: VersionSeries[];
+  /** Null when every request in range named a version that answered. */
+  unresolved: UnresolvedSeries | null;
 };
 
 /** One bucket of one version as the query returns it (sums over its minutes). */
@@ -150,6 +176,16 @@ function parseVersions(text: string | undefined): number[] | null {
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
+function outcomes(b: { requests: number; clientErrors: number; errors: number }): RequestOutcomes {
+  return {
+    requests: b.requests,
+    clientErrors: b.clientErrors,
+    errors: b.errors,
+    clientErrorRate: ratio(b.clientErrors, b.requests) ?? 0,
+    serverErrorRate: ratio(b.errors, b.requests) ?? 0,
+  };
+}
+
 /** A point's (or summary's) figures from summed counters and a merged histogram. */
 function figures(
   b: Omit<BucketRow, "version" | "bucket" | "latencyBuckets">,
@@ -160,14 +196,13 @@ function figures(
 ): MetricsSummary {
   const hasLatency = b.requests > 0;
   const maxMs = hasLatency ? b.latencyMaxMs : null;
+  const counted = outcomes(b);
   return {
-    requests: b.requests,
-    errors: b.errors,
-    clientErrors: b.clientErrors,
+    ...counted,
     rows: b.rows,
     throughput: seconds > 0 ? b.requests / seconds : 0,
     maxThroughput: b.maxMinuteRequests / 60,
-    errorRate: ratio(b.errors, b.requests) ?? 0,
+    errorRate: counted.serverErrorRate,
     latencyP50Ms: hasLatency ? quantileOfCounts(counts, 0.5, maxMs) : null,
     latencyP95Ms: hasLatency ? quantileOfCounts(counts, 0.95, maxMs) : null,
     latencyP99Ms: hasLatency ? quantileOfCounts(counts, 0.99, maxMs) : null,
@@ -185,7 +220,8 @@ const BUCKET = (step: number, column: string) =>
   `(extract(epoch FROM date_bin('${step} seconds', ${column}, timestamp '1970-01-01')) * 1000)::float8`;
 
 /**
- * The per-(version, bucket) sums of a model's rollups in [fromMs, toMs): request and latency
+ * The per-(version, bucket) sums of a model's rollups in [fromMs, toMs), version 0 (requests
+ * no version answered) included: request and latency
  * counters from the 30-minute blocks where they are complete and the step is whole blocks,
  * from the minutes elsewhere. The two parts run concurrently and are added up per bucket.
  */
@@ -221,7 +257,7 @@ export async function readRollupBuckets(
               sum("absErrorSum") AS "absErrorSum", sum("sqErrorSum") AS "sqErrorSum",
               ARRAY[${HISTOGRAM_SUMS}]::float8[] AS "latencyBuckets"
          FROM ${table}
-        WHERE "modelId" = $1::uuid AND version > 0
+        WHERE "modelId" = $1::uuid
           AND ${time} >= ${utcParam(2)} AND ${time} < ${utcParam(3)}
         GROUP BY 1, 2`,
       modelId,
@@ -327,10 +363,12 @@ export async function getModelMetrics(
     ),
   ]);
 
-  // Every version's traffic counts in the shares, whichever versions were asked for.
+  // Every version's traffic counts in the shares, whichever versions were asked for; requests
+  // no version answered (version 0) are no version's share.
   const allByBucket = new Map<number, number>();
   let allRequests = 0;
   for (const r of rows) {
+    if (r.version === 0) continue;
     allByBucket.set(r.bucket, (allByBucket.get(r.bucket) ?? 0) + r.requests);
     allRequests += r.requests;
   }
@@ -401,7 +439,23 @@ export async function getModelMetrics(
     step: stepSeconds,
     stepLabel: formatStep(stepSeconds),
     versions,
+    // Only for the whole model: a version filter asks for those versions alone.
+    unresolved: asked ? null : unresolvedSeries(byVersion.get(0) ?? []),
   };
+}
+
+/** The requests of rollup version 0 (answered before a version was known), per bucket. */
+function unresolvedSeries(buckets: BucketRow[]): UnresolvedSeries | null {
+  const total = { requests: 0, clientErrors: 0, errors: 0 };
+  const points: UnresolvedSeries["points"] = [];
+  for (const b of buckets) {
+    if (b.requests === 0) continue;
+    points.push({ time: b.bucket, start: new Date(b.bucket).toISOString(), ...outcomes(b) });
+    total.requests += b.requests;
+    total.clientErrors += b.clientErrors;
+    total.errors += b.errors;
+  }
+  return points.length ? { summary: outcomes(total), points } : null;
 }
 
 /** Each version's latest succeeded evaluation, as the overlay shows it. */

@@ -12,8 +12,10 @@ import { createServingMetrics } from "./metrics";
 const file = path.resolve(import.meta.dirname, "../../deploy/grafana/modeldeck-serving.json");
 
 type Panel = {
+  id: number;
   type: string;
   title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
   datasource?: { uid?: string };
   targets?: { expr: string; datasource?: { uid?: string } }[];
 };
@@ -121,6 +123,43 @@ describe("deploy/grafana/modeldeck-serving.json", () => {
         if (panel.startsWith("variable")) continue;
         expect(m[2], `${panel}: ${m[0]}`).toContain('model=~"$model"');
         expect(m[2], `${panel}: ${m[0]}`).toContain('version=~"$version"');
+      }
+    }
+  });
+
+  it("shows client errors (4xx) and server errors (5xx) apart, never one ratio of both", () => {
+    const byClass = (cls: "4" | "5") =>
+      dashboard.panels.filter((p) =>
+        (p.targets ?? []).some((t) =>
+          t.expr.includes(
+            `modeldeck_inference_requests_total{model=~"$model", version=~"$version", status=~"${cls}.."}`,
+          ),
+        ),
+      );
+    // A stat each, and one time series with both.
+    const client = byClass("4");
+    const server = byClass("5");
+    expect(client.find((p) => p.type === "stat")?.title).toBe("Client errors (4xx)");
+    expect(server.find((p) => p.type === "stat")?.title).toBe("Server errors (5xx)");
+    const both = client.filter((p) => p.type === "timeseries" && server.includes(p));
+    expect(both.map((p) => p.title)).toEqual(["Error ratio: client 4xx vs server 5xx"]);
+    // "not 2xx" would add the two up again.
+    for (const { panel, expr } of queries) expect(expr, panel).not.toMatch(/status!~"2\.\."/);
+  });
+
+  it("lays panels out without overlaps, within 24 columns, with unique ids", () => {
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Map<string, string>();
+    for (const p of dashboard.panels) {
+      const { x, y, w, h } = p.gridPos;
+      expect(x + w, p.title).toBeLessThanOrEqual(24);
+      for (let i = x; i < x + w; i++) {
+        for (let j = y; j < y + h; j++) {
+          const key = `${i},${j}`;
+          expect(cells.get(key), `${p.title} overlaps ${cells.get(key)}`).toBeUndefined();
+          cells.set(key, p.title);
+        }
       }
     }
   });

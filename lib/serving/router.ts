@@ -25,7 +25,11 @@ const MAX_PINNED_PER_MODEL = 4;
 const FAILED_RETRY_MS = 60_000;
 
 export class ServingNotFoundError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The registry version the request named, when it exists but is not served (archived). */
+    readonly addressed: { versionId: string; version: number } | null = null,
+  ) {
     super(message);
     this.name = "ServingNotFoundError";
   }
@@ -300,6 +304,7 @@ export class ModelRouter {
     if (row.status === "archived") {
       throw new ServingNotFoundError(
         `Version ${version} of "${state.name}" is archived; unarchive it to serve it.`,
+        { versionId: row.id, version },
       );
     }
     const served = await this.load(state.id, state.name, state.task, row, state.settings);

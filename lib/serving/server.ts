@@ -247,6 +247,8 @@ async function infer(
 ): Promise<Reply> {
   const alias = call.selector.kind === "alias" ? call.selector.alias : null;
   let served: ServedVersion | null = null;
+  // A registry version the request named that is not served: its 404 counts against it.
+  let addressed: { versionId: string; version: number } | null = null;
   let prepared: PreparedRequest | null = null;
   let body: unknown;
   let result: BatchResult | null = null;
@@ -257,6 +259,7 @@ async function infer(
     } catch (error) {
       if (error instanceof ServingNotFoundError) {
         req.resume();
+        addressed = error.addressed;
         throw new HttpError(404, "model_not_found", error.message);
       }
       throw error;
@@ -295,7 +298,8 @@ async function infer(
   }
   // Counted and logged once the answer is on its way: the client does not wait for its own
   // bookkeeping, and the latency recorded is up to the response written, as the log says.
-  reply.afterSend = () => record(deps, call, alias, { served, prepared, body, result, reply });
+  reply.afterSend = () =>
+    record(deps, call, alias, { served, addressed, prepared, body, result, reply });
   return reply;
 }
 
@@ -305,6 +309,7 @@ function record(
   alias: string | null,
   outcome: {
     served: ServedVersion | null;
+    addressed: { versionId: string; version: number } | null;
     prepared: PreparedRequest | null;
     body: unknown;
     result: BatchResult | null;
@@ -312,10 +317,13 @@ function record(
   },
 ): void {
   const { metrics } = deps;
-  const { served, prepared, body, result, reply } = outcome;
+  const { served, addressed, prepared, body, result, reply } = outcome;
   const latencyMs = performance.now() - call.started;
   const modelLabel = served ? served.id.model : deps.router.hasModel(call.model) ? call.model : "";
-  const versionLabel = served ? String(served.id.version) : "";
+  // Requests that reached no version (unknown alias or number) carry version "" / null: they
+  // count for the model (rollup version 0), not for any version.
+  const version = served?.id ?? addressed;
+  const versionLabel = version ? String(version.version) : "";
   if (served) {
     const m = metrics.forVersion(modelLabel, versionLabel);
     if (reply.status === 200) m.ok.inc();
@@ -351,8 +359,8 @@ function record(
       requestId: call.requestId,
       modelId,
       model: call.model,
-      versionId: served?.id.versionId ?? null,
-      version: served?.id.version ?? null,
+      versionId: version?.versionId ?? null,
+      version: version?.version ?? null,
       alias,
       status: reply.status,
       latencyMs,

@@ -21,7 +21,7 @@ export default async function MonitoringPage({
     <>
       <PageHeader
         title="Monitoring"
-        description="Every model with traffic: throughput, p95 latency, error rate and live accuracy. Open a model for its charts per version."
+        description="Every model with traffic: throughput, p95 latency, client (4xx) and server (5xx) errors, and live accuracy. Open a model for its charts per version."
       />
       <MonitoringOverviewTable overview={overview} />
     </>

@@ -228,15 +228,23 @@ export const MetricsPoint = registry.register(
     time: z.number().int().openapi({ description: "Bucket start, ms since the epoch (UTC)." }),
     start: z.string().openapi({ description: "Bucket start, ISO 8601." }),
     requests: z.number().int(),
-    errors: z.number().int().openapi({ description: "Answers with status ≥ 500." }),
-    clientErrors: z.number().int().openapi({ description: "Answers with status 400–499." }),
+    errors: z.number().int().openapi({ description: "Server errors: answers with status ≥ 500." }),
+    clientErrors: z.number().int().openapi({
+      description:
+        "Client errors: answers with status 400–499 (malformed JSON, an unknown input name, a wrong shape, a body over the limit…).",
+    }),
     rows: z.number().int().openapi({ description: "Rows scored." }),
     throughput: z.number().openapi({ description: "Requests per second, averaged over the step." }),
     maxThroughput: z.number().openapi({
       description:
         "Requests per second in the bucket's busiest minute: spikes survive coarse steps.",
     }),
-    errorRate: z.number().openapi({ description: "errors / requests (0…1)." }),
+    clientErrorRate: z.number().openapi({ description: "clientErrors / requests (0…1)." }),
+    serverErrorRate: z.number().openapi({ description: "errors / requests (0…1)." }),
+    errorRate: z.number().openapi({
+      description: "Same as serverErrorRate (5xx only); kept for existing clients.",
+      deprecated: true,
+    }),
     latencyP50Ms: ms.nullable(),
     latencyP95Ms: ms.nullable(),
     latencyP99Ms: ms.nullable(),
@@ -301,6 +309,32 @@ export const VersionSeries = registry.register(
   }),
 );
 
+const RequestOutcomes = z.object({
+  requests: z.number().int(),
+  clientErrors: z.number().int().openapi({ description: "Answers with status 400–499." }),
+  errors: z.number().int().openapi({ description: "Answers with status ≥ 500." }),
+  clientErrorRate: z.number().openapi({ description: "clientErrors / requests (0…1)." }),
+  serverErrorRate: z.number().openapi({ description: "errors / requests (0…1)." }),
+});
+
+export const UnresolvedSeries = registry.register(
+  "UnresolvedSeries",
+  z
+    .object({
+      summary: RequestOutcomes,
+      points: z.array(
+        RequestOutcomes.extend({
+          time: z.number().int().openapi({ description: "Bucket start, ms since the epoch." }),
+          start: z.string(),
+        }),
+      ),
+    })
+    .openapi({
+      description:
+        "Requests for the model that serving answered before any version did: an alias or version number it does not serve (404). They belong to no version.",
+    }),
+);
+
 export const MetricsSeries = registry.register(
   "MetricsSeries",
   z.object({
@@ -314,6 +348,10 @@ export const MetricsSeries = registry.register(
       description:
         "Every version asked for (default: each with traffic in range or an alias), ascending.",
     }),
+    unresolved: UnresolvedSeries.nullable().openapi({
+      description:
+        "Null when there were none in range, or when `version` asked for particular versions.",
+    }),
   }),
 );
 
@@ -325,7 +363,9 @@ export const getModelMetrics = defineContract({
   description:
     "Read from the per-minute rollups, merged into buckets of `step`: counts add up, latency " +
     "percentiles come from the merged histograms (within one histogram bucket, ≤ 25 %), and each " +
-    "bucket keeps its slowest request and busiest minute, so spikes survive coarse steps.",
+    "bucket keeps its slowest request and busiest minute, so spikes survive coarse steps. Client " +
+    "errors (4xx: the request was wrong) and server errors (5xx: serving failed) are counted apart; " +
+    "requests for an alias or version that serving does not serve are in `unresolved`.",
   tags: ["Monitoring"],
   scope: "monitoring:read",
   extraErrors: { 404: "No such model, or no such version of it." },
@@ -354,5 +394,6 @@ export const getModelMetrics = defineContract({
 export type MetricsSeriesView = z.infer<typeof MetricsSeries>;
 export type VersionSeriesView = z.infer<typeof VersionSeries>;
 export type MetricsPointView = z.infer<typeof MetricsPoint>;
+export type UnresolvedSeriesView = z.infer<typeof UnresolvedSeries>;
 export type FeedbackStatus = (typeof FEEDBACK_STATUSES)[number];
 export type FeedbackStatsView = z.infer<typeof FeedbackStats>;

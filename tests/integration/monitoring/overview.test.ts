@@ -10,9 +10,10 @@ import {
 import { truncateAll, useTestDatabase } from "../helpers/db";
 
 /**
- * The Monitoring page's figures from real rollups: totals, a p95 from the versions'
- * histograms merged (not an average of per-version p95s), gaps in the sparkline, and models
- * without traffic in the range left out.
+ * The Monitoring page's figures from real rollups: totals, client (4xx) and server (5xx)
+ * errors apart (requests no version answered counted for the model), a p95 from the
+ * versions' histograms merged (not an average of per-version p95s), gaps in the sparkline,
+ * and models without traffic in the range left out.
  */
 describe("getMonitoringOverview", () => {
   const db = useTestDatabase({ truncate: false });
@@ -41,9 +42,17 @@ describe("getMonitoringOverview", () => {
     [busy, quiet, idle] = [busyModel.id, quietModel.id, idleModel.id];
     for (let k = 0; k < 60; k++) {
       const at = new Date(from + k * MINUTE + 5_000);
-      // busy: v1 fast every minute; v2 slow, only in the second half hour.
-      for (let i = 0; i < 10; i++)
-        requests.push({ modelId: busy, version: 1, status: 200, latencyMs: 2 + i / 10, at });
+      // busy: v1 fast every minute (a 400 every sixth minute); v2 slow, only in the second
+      // half hour (a 503 every tenth minute); now and then a 404 for an alias it does not
+      // serve, which no version answered (version null, as serving logs it).
+      for (let i = 0; i < 10; i++) {
+        const status = i === 9 && k % 6 === 0 ? 400 : 200;
+        requests.push({ modelId: busy, version: 1, status, latencyMs: 2 + i / 10, at });
+      }
+      if (k % 20 === 7) {
+        for (let i = 0; i < 2; i++)
+          requests.push({ modelId: busy, version: null, status: 404, latencyMs: 0.3, at });
+      }
       if (k >= 30) {
         for (let i = 0; i < 3; i++) {
           requests.push({
@@ -70,7 +79,7 @@ describe("getMonitoringOverview", () => {
     await client.query(upsertRollupsQuery(deltas).text, upsertRollupsQuery(deltas).values);
     await client.query(
       `UPDATE metric_rollup SET labelled = requests, correct = requests - 1, "absErrorSum" = requests * 0.5
-        WHERE "modelId" = ANY($1::uuid[])`,
+        WHERE "modelId" = ANY($1::uuid[]) AND version > 0`,
       [[busy, quiet]],
     );
   });
@@ -82,18 +91,25 @@ describe("getMonitoringOverview", () => {
     const b = overview.models[0]!;
     const mine = requests.filter((r) => r.modelId === busy);
     expect(b.requests).toBe(mine.length);
-    expect(b.errorRate).toBeCloseTo(mine.filter((r) => r.status >= 500).length / mine.length, 12);
+    // 4xx and 5xx apart, the unresolved 404s among the client errors of the model.
+    const clientErrors = mine.filter((r) => r.status >= 400 && r.status < 500).length;
+    const serverErrors = mine.filter((r) => r.status >= 500).length;
+    expect([clientErrors, serverErrors]).toEqual([10 + 6, 3]);
+    expect(b).toMatchObject({ clientErrors, serverErrors, unresolvedRequests: 6 });
+    expect(b.clientErrorRate).toBeCloseTo(clientErrors / mine.length, 12);
+    expect(b.serverErrorRate).toBeCloseTo(serverErrors / mine.length, 12);
     expect(b.throughput).toBeCloseTo(mine.length / 3600, 12);
     const counts = emptyCounts();
     for (const d of rollupDeltas(mine)) addCounts(counts, d.latencyBuckets);
     expect(b.latencyP95Ms).toBe(
       quantileOfCounts(counts, 0.95, Math.max(...mine.map((r) => r.latencyMs))),
     );
-    // 90 of 690 requests are v2's slow ones: the merged p95 sits among them.
+    // 90 of 696 requests are v2's slow ones: the merged p95 sits among them.
     expect(b.latencyP95Ms).toBeGreaterThan(30);
+    // Shares of the model's requests: the 6 unresolved ones are no version's.
     expect(b.versions).toEqual([
-      { version: 1, requests: 600, share: 600 / 690 },
-      { version: 2, requests: 90, share: 90 / 690 },
+      { version: 1, requests: 600, share: 600 / 696 },
+      { version: 2, requests: 90, share: 90 / 696 },
     ]);
     // 60 minutes, each with one wrong answer per version that served.
     expect(b.labelled).toBe(690);
@@ -102,6 +118,7 @@ describe("getMonitoringOverview", () => {
 
     const q = overview.models[1]!;
     expect(q.requests).toBe(6);
+    expect(q).toMatchObject({ clientErrors: 0, serverErrors: 0, unresolvedRequests: 0 });
     expect(q.mae).toBeCloseTo(0.5, 12);
     expect(q.accuracy).toBeNull();
   });

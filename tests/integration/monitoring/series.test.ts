@@ -1,8 +1,10 @@
+import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { compactRollups, compactedUntil } from "../../../lib/monitoring/blocks";
 import { LATENCY_GROWTH } from "../../../lib/monitoring/histogram";
 import { submitFeedback } from "../../../lib/monitoring/feedback";
+import { getMonitoringOverview } from "../../../lib/monitoring/overview";
 import { getModelMetrics, type MetricsSeries } from "../../../lib/monitoring/series";
 import { postgresPredictionSink, type PredictionRecord } from "../../../lib/serving/prediction-log";
 import { truncateAll, useTestDatabase } from "../helpers/db";
@@ -27,6 +29,22 @@ const CLASSES = ["x", "y", "z"];
 /** The truth the tests send for a request: a deterministic class per request id. */
 const truthOf = (requestId: string, row: number) =>
   CLASSES[(parseInt(requestId.slice(-4), 16) + row) % 3]!;
+
+/** A request no version answered, as the serving process logs it. */
+function unresolved(atMs: number): PredictionRecord {
+  return {
+    requestId: uuidv7({ msecs: atMs }),
+    modelId: v1.modelId,
+    model: v1.model,
+    versionId: null,
+    version: null,
+    alias: "canary",
+    status: 404,
+    latencyMs: 0.4,
+    error: 'Model "clf" has no alias "canary" (it has "production").',
+    at: new Date(atMs),
+  };
+}
 
 async function write(batch: PredictionRecord[]) {
   for (let i = 0; i < batch.length; i += 500) await sink.insert(batch.slice(i, i + 500), "test");
@@ -79,6 +97,7 @@ beforeAll(async () => {
       seed: 3,
       medianMs: 8,
       errorShare: 0.01,
+      clientErrorShare: 0.04,
       multiRowShare: 0.1,
       predict: always("y"),
     }),
@@ -101,6 +120,10 @@ beforeAll(async () => {
       })[0]!,
       latencyMs: 5000,
     },
+    // 404s for an alias the model does not have: serving logs them without a version.
+    ...[20, 50, 140].flatMap((minute) =>
+      Array.from({ length: 3 }, (_, i) => unresolved(T0 + minute * 60_000 + i * 1000)),
+    ),
   ]);
   // Ground truth for every third successful request.
   const labelled = records.filter((r, i) => r.status === 200 && i % 3 === 0);
@@ -127,6 +150,7 @@ type RawBucket = {
   bucket: number;
   requests: number;
   errors: number;
+  clientErrors: number;
   maxMs: number;
   p50: number;
   p95: number;
@@ -138,11 +162,29 @@ async function rawBuckets(stepSeconds: number): Promise<RawBucket[]> {
   return db.client.$queryRawUnsafe<RawBucket[]>(
     `SELECT version, (floor(extract(epoch FROM at) / $2) * $2 * 1000)::float8 AS bucket,
             count(*)::int AS requests, (count(*) FILTER (WHERE status >= 500))::int AS errors,
+            (count(*) FILTER (WHERE status BETWEEN 400 AND 499))::int AS "clientErrors",
             max("latencyMs") AS "maxMs",
             percentile_disc(0.5) WITHIN GROUP (ORDER BY "latencyMs") AS p50,
             percentile_disc(0.95) WITHIN GROUP (ORDER BY "latencyMs") AS p95,
             percentile_disc(0.99) WITHIN GROUP (ORDER BY "latencyMs") AS p99
-       FROM prediction_log WHERE "modelId" = $1::uuid GROUP BY 1, 2 ORDER BY 1, 2`,
+       FROM prediction_log WHERE "modelId" = $1::uuid AND version IS NOT NULL
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    v1.modelId,
+    stepSeconds,
+  );
+}
+
+/** Requests logged without a version (no version answered), per bucket. */
+async function rawUnresolved(stepSeconds: number) {
+  return db.client.$queryRawUnsafe<
+    { bucket: number; requests: number; clientErrors: number; errors: number }[]
+  >(
+    `SELECT (floor(extract(epoch FROM at) / $2) * $2 * 1000)::float8 AS bucket,
+            count(*)::int AS requests,
+            (count(*) FILTER (WHERE status BETWEEN 400 AND 499))::int AS "clientErrors",
+            (count(*) FILTER (WHERE status >= 500))::int AS errors
+       FROM prediction_log WHERE "modelId" = $1::uuid AND version IS NULL
+      GROUP BY 1 ORDER BY 1`,
     v1.modelId,
     stepSeconds,
   );
@@ -177,7 +219,8 @@ describe("metrics series from the rollups", () => {
     expect(run.until).toBe(T0 + 1.5 * HOUR);
     expect(await compactedUntil(db.client)).toBe(T0 + 1.5 * HOUR);
     const blocks = await db.client.metricRollupBlock.count();
-    expect(blocks).toBe(5); // v2: three blocks; v1: two (silent after 1 h)
+    // v2: three blocks; v1: two (silent after 1 h); no version (404s): two
+    expect(blocks).toBe(7);
     await checkAgainstRaw(["30m", "1h", "15m"]);
     // A late flush into a compacted block: read from the block, it shows after the next run.
     const late = traffic(v2, {
@@ -250,7 +293,10 @@ async function checkAgainstRaw(steps: string[]) {
         expect(p, `${step} v${r.version} ${new Date(r.bucket).toISOString()}`).toBeDefined();
         expect(p.requests).toBe(r.requests);
         expect(p.errors).toBe(r.errors);
-        expect(p.errorRate).toBeCloseTo(r.errors / r.requests, 12);
+        expect(p.clientErrors).toBe(r.clientErrors);
+        expect(p.serverErrorRate).toBeCloseTo(r.errors / r.requests, 12);
+        expect(p.clientErrorRate).toBeCloseTo(r.clientErrors / r.requests, 12);
+        expect(p.errorRate).toBe(p.serverErrorRate);
         expect(p.latencyMaxMs).toBeCloseTo(r.maxMs, 9);
         // Within the width of one histogram bucket of the true order statistic.
         for (const [est, truth] of [
@@ -262,6 +308,25 @@ async function checkAgainstRaw(steps: string[]) {
           expect(est / truth).toBeGreaterThanOrEqual(1 / LATENCY_GROWTH - 1e-9);
         }
       }
+      // Requests no version answered: the model's, in `unresolved`, in no version's points.
+      const missed = await rawUnresolved(stepSeconds);
+      expect(missed.length).toBeGreaterThan(0);
+      expect(series.unresolved?.points.map((p) => p.time)).toEqual(missed.map((r) => r.bucket));
+      for (const r of missed) {
+        const p = series.unresolved!.points.find((x) => x.time === r.bucket)!;
+        expect(p).toMatchObject({
+          requests: r.requests,
+          clientErrors: r.clientErrors,
+          errors: r.errors,
+          clientErrorRate: r.clientErrors / r.requests,
+        });
+      }
+      expect(series.unresolved?.summary).toMatchObject({
+        requests: 9,
+        clientErrors: 9,
+        errors: 0,
+        clientErrorRate: 1,
+      });
       const acc = await rawAccuracy(stepSeconds);
       expect(acc.length).toBeGreaterThan(0);
       for (const a of acc) {
@@ -295,6 +360,52 @@ describe("metrics series, other properties", () => {
       expect(summary.labelled).toBe(labelled);
       expect(summary.accuracy).toBeCloseTo(correct / labelled, 12);
     }
+  });
+
+  it("counts client errors (4xx) and server errors (5xx) apart, per version and for the model", async () => {
+    const raw = await db.client.$queryRawUnsafe<
+      { version: number | null; requests: number; clientErrors: number; errors: number }[]
+    >(
+      `SELECT version, count(*)::int AS requests,
+              (count(*) FILTER (WHERE status BETWEEN 400 AND 499))::int AS "clientErrors",
+              (count(*) FILTER (WHERE status >= 500))::int AS errors
+         FROM prediction_log WHERE "modelId" = $1::uuid GROUP BY 1 ORDER BY 1 NULLS LAST`,
+      v1.modelId,
+    );
+    expect(raw.map((r) => r.version)).toEqual([1, 2, null]);
+    for (const step of ["1h", "30m"]) {
+      const series = await getModelMetrics(db.client, "clf", { ...range, step });
+      for (const r of raw) {
+        const summary =
+          r.version === null
+            ? series.unresolved!.summary
+            : series.versions.find((v) => v.version === r.version)!.summary!;
+        expect(summary).toMatchObject({
+          requests: r.requests,
+          clientErrors: r.clientErrors,
+          errors: r.errors,
+        });
+        expect(summary.clientErrorRate).toBeCloseTo(r.clientErrors / r.requests, 12);
+        expect(summary.serverErrorRate).toBeCloseTo(r.errors / r.requests, 12);
+        // Each kind is there, not a share of the other.
+        expect(r.clientErrors).toBeGreaterThan(0);
+      }
+    }
+    // The Monitoring page's line for the model adds all of them up.
+    const overview = await getMonitoringOverview(db.client, {
+      fromMs: T0,
+      toMs: T0 + 3 * HOUR,
+    });
+    const line = overview.models.find((m) => m.model === "clf")!;
+    const sum = (k: "requests" | "clientErrors" | "errors") => raw.reduce((n, r) => n + r[k], 0);
+    expect(line).toMatchObject({
+      requests: sum("requests"),
+      clientErrors: sum("clientErrors"),
+      serverErrors: sum("errors"),
+      unresolvedRequests: 9,
+    });
+    expect(line.clientErrorRate).toBeCloseTo(sum("clientErrors") / sum("requests"), 12);
+    expect(line.serverErrorRate).toBeCloseTo(sum("errors") / sum("requests"), 12);
   });
 
   it("leaves a gap where a version had no traffic, and shares traffic among versions", async () => {
@@ -346,5 +457,6 @@ describe("metrics series, other properties", () => {
     await expect(getModelMetrics(db.client, "nope", range)).rejects.toThrow(/not found/);
     const only = await getModelMetrics(db.client, "clf", { ...range, version: "1" });
     expect(only.versions.map((v) => v.version)).toEqual([1]);
+    expect(only.unresolved).toBeNull(); // a version filter asks for those versions alone
   });
 });
