@@ -464,7 +464,8 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                       call={{
                         method: "POST",
                         path: `${base}/aliases/${encodeURIComponent(h.alias)}/rollback`,
-                        body: { toHistoryEntryId: h.id },
+                        // Only if it still points where this page shows it.
+                        body: { toHistoryEntryId: h.id, expectedVersion: current[h.alias] ?? null },
                       }}
                     />
                   ) : null}
