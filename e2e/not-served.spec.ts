@@ -4,7 +4,7 @@ import type { APIRequestContext, Page } from "@playwright/test";
 import { buildLogisticRegressionModel, encodeModel } from "../lib/onnx/build";
 import { expect, request, test } from "./support/test";
 import { snap } from "./support/helpers";
-import { adminStorageState, readState } from "./support/state";
+import { adminStorageState, readState, screenshotDir } from "./support/state";
 
 /**
  * A version serving cannot load, pointed at by production, in Chromium against the real
@@ -93,7 +93,7 @@ test("a version that cannot load: pre-flight in the dialog, then not served ever
     (await api.post("/api/v1/models", { data: { name: model, task: "classification" } })).status(),
   ).toBe(201);
   const storageKeys: string[] = [];
-  for (const bias of [0, 1]) {
+  for (const bias of [0, 1, 2]) {
     const res = await api.post(`${base}/versions`, {
       multipart: {
         file: { name: "m.onnx", mimeType: "application/octet-stream", buffer: classifier(bias) },
@@ -142,6 +142,7 @@ test("a version that cannot load: pre-flight in the dialog, then not served ever
   const confirm = dialog.getByRole("button", { name: "Promote to production" });
   await expect(confirm).toBeDisabled();
   await snap(page, "50-preflight-failed");
+  await dialog.screenshot({ path: path.join(screenshotDir, "50-preflight-failed-dialog.png") });
 
   await dialog.getByLabel("Promote anyway").check();
   await dialog.getByLabel("Reason").fill("testing what a broken production looks like");
@@ -161,6 +162,9 @@ test("a version that cannot load: pre-flight in the dialog, then not served ever
   await expect(note).toContainText(/Not served on 1 of 1 instance: .+/);
   await expect(page.getByTestId("alias-card-production")).toContainText("v2");
   await snap(page, "52-alias-not-served");
+  await page
+    .getByRole("region", { name: "Aliases" })
+    .screenshot({ path: path.join(screenshotDir, "52-alias-not-served-card.png") });
 
   // The models list.
   await page.goto("/models");
@@ -196,4 +200,25 @@ test("a version that cannot load: pre-flight in the dialog, then not served ever
     version: 2,
     preflight: { outcome: "failed", stage: "load", overridden: true },
   });
+
+  // The dialog sends the version it showed: a move made meanwhile is reported, not overwritten.
+  await page.goto(`/models/${model}`);
+  await page.getByTestId("version-row-3").getByRole("button", { name: "Actions for v3" }).click();
+  await page.getByRole("menuitem", { name: "Promote to production" }).click();
+  const again = page.getByRole("alertdialog");
+  await expect(again).toContainText("production moves from v2 to v3.");
+  await expect(again.getByTestId("preflight")).toHaveAttribute("data-outcome", "passed", {
+    timeout: 30_000,
+  });
+  const meanwhile = await api.put(`${base}/aliases/production`, {
+    data: { version: 1, expectedVersion: 2, reason: "someone else, meanwhile" },
+  });
+  expect(meanwhile.status(), await meanwhile.text()).toBe(200);
+  await again.getByRole("button", { name: "Promote to production" }).click();
+  await expect(again.getByRole("alert")).toContainText(
+    `production of model ${model} points at v1, not v2 as this change expected`,
+  );
+  await snap(page, "55-promote-conflict");
+  await again.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("alias-card-production")).toContainText("v1");
 });

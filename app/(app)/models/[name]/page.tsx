@@ -156,8 +156,9 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                 key={a.name}
                 className={cn(
                   "rounded-lg border bg-card px-4 py-3",
+                  // A card that explains a failure gets the room to say it.
                   servingOf.get(a.name)?.state === "not_served"
-                    ? "border-destructive/40"
+                    ? "border-destructive/40 sm:col-span-2"
                     : "border-border",
                 )}
                 data-testid={`alias-card-${a.name}`}
