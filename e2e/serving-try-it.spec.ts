@@ -261,8 +261,11 @@ test.describe("a version that fails to load", () => {
       expect(res.status(), await res.text()).toBe(201);
       storageKeys.push((await res.json()).version.storageKey);
     }
-    const promote = async (version: number) => {
-      const res = await api.put(`${modelBase}/aliases/production`, { data: { version } });
+    // override: the damaged version fails its pre-flight, and this test wants it promoted.
+    const promote = async (version: number, override = false) => {
+      const res = await api.put(`${modelBase}/aliases/production`, {
+        data: { version, ...(override ? { override: true } : {}) },
+      });
       expect(res.status(), await res.text()).toBe(200);
     };
     const tryProduction = async () => {
@@ -282,7 +285,7 @@ test.describe("a version that fails to load", () => {
     const file = path.join(state.dataDir, "artifacts", storageKeys[1]!);
     chmodSync(file, 0o644);
     writeFileSync(file, "these bytes are not an ONNX model");
-    await promote(2);
+    await promote(2, true);
     await expect
       .poll(
         async () =>

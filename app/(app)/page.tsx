@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { BoxesIcon } from "lucide-react";
+import { BoxesIcon, CircleAlertIcon } from "lucide-react";
 import { FiringAlertsBadge } from "@/components/alerts/firing-badge";
 import { AliasBadge } from "@/components/registry/alias-badge";
 import { ErrorShareCell, ErrorShareHead } from "@/components/monitoring/error-share";
@@ -28,6 +28,9 @@ export default async function OverviewPage() {
     getRecentMonitoringOverview(db, 3_600_000),
   ]);
   const trafficOf = new Map(lastHour.models.map((m) => [m.modelId, m]));
+  // Alias targets some serving instance does not serve: the same list system health reports.
+  const notServed = health.components.serving.notServed ?? [];
+  const moreNotServed = (health.components.serving.notServedCount ?? 0) - notServed.length;
   return (
     <>
       <PageHeader
@@ -37,6 +40,61 @@ export default async function OverviewPage() {
       />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="min-w-0 space-y-6 lg:col-span-2">
+          {notServed.length > 0 ? (
+            <section aria-labelledby="attention-heading">
+              <h2 id="attention-heading" className="mb-2 text-sm font-semibold">
+                Needs attention
+              </h2>
+              <ul
+                className="divide-y divide-border rounded-lg border border-destructive/30 bg-card"
+                aria-label="Needs attention"
+              >
+                {notServed.map((a) => (
+                  <li
+                    key={`${a.model}/${a.alias}`}
+                    className="flex gap-2.5 px-4 py-2.5 text-sm"
+                    data-testid={`attention-${a.model}-${a.alias}`}
+                  >
+                    <CircleAlertIcon
+                      className="mt-0.5 size-4 shrink-0 text-destructive"
+                      aria-hidden
+                    />
+                    <div className="min-w-0">
+                      <p>
+                        <Link
+                          href={`/models/${encodeURIComponent(a.model)}`}
+                          className="font-medium text-accent hover:underline"
+                        >
+                          {a.model}
+                        </Link>{" "}
+                        <AliasBadge name={a.alias} version={a.version} />{" "}
+                        <span className="font-medium">
+                          not served on {a.notServedOn} of {a.instances} serving instance
+                          {a.instances === 1 ? "" : "s"}
+                        </span>
+                        {a.servedInstead.length > 0 ? (
+                          <span className="text-muted-foreground">
+                            {" "}
+                            · answered by {a.servedInstead.map((v) => `v${v}`).join(", ")} instead
+                          </span>
+                        ) : null}
+                      </p>
+                      <p className="mt-0.5 text-xs break-words text-muted-foreground">
+                        {a.error
+                          ? `Load error: ${a.error.message}`
+                          : "No load error was reported; the instances have not switched to it."}
+                      </p>
+                    </div>
+                  </li>
+                ))}
+                {moreNotServed > 0 ? (
+                  <li className="px-4 py-2 text-xs text-muted-foreground">
+                    and {moreNotServed} more alias targets not served
+                  </li>
+                ) : null}
+              </ul>
+            </section>
+          ) : null}
           <section aria-labelledby="models-heading">
             <h2 id="models-heading" className="mb-2 text-sm font-semibold">
               Models in production

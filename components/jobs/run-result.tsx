@@ -16,7 +16,7 @@ type ImportResult = {
 };
 type Criterion = { name: string; pass: boolean; message: string };
 type Decision = {
-  decision: "promoted" | "kept";
+  decision: "promoted" | "kept" | "conflict";
   promotedVersion: number | null;
   productionVersion: number | null;
   reason: string;
@@ -42,7 +42,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const isImport = (v: unknown): v is ImportResult =>
   isObject(v) && Array.isArray(v.imported) && Array.isArray(v.rejected);
 const isDecision = (v: unknown): v is Decision =>
-  isObject(v) && (v.decision === "promoted" || v.decision === "kept") && Array.isArray(v.criteria);
+  isObject(v) &&
+  (v.decision === "promoted" || v.decision === "kept" || v.decision === "conflict") &&
+  Array.isArray(v.criteria);
+
+const outcome = {
+  promoted: { label: "promoted", variant: "success" },
+  kept: { label: "production kept", variant: "neutral" },
+  // The gate chose a version, but production moved meanwhile: nothing was changed.
+  conflict: { label: "conflict: production moved", variant: "warning" },
+} as const;
 const isRetrain = (v: unknown): v is RetrainResult =>
   isObject(v) && (v.trainer === "external" || v.trainer === "builtin") && "registered" in v;
 
@@ -61,8 +70,8 @@ export function DecisionView({ decision, model }: { decision: Decision; model: s
   return (
     <div className="grid gap-3" data-testid="run-decision">
       <div className="flex flex-wrap items-center gap-2 text-sm">
-        <Badge variant={decision.decision === "promoted" ? "success" : "neutral"}>
-          {decision.decision === "promoted" ? "promoted" : "production kept"}
+        <Badge variant={outcome[decision.decision].variant} data-testid="run-decision-outcome">
+          {outcome[decision.decision].label}
         </Badge>
         {decision.promotedVersion !== null ? (
           <span>

@@ -7,8 +7,12 @@ import { FormDialog } from "@/components/form-dialog";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
+import { PreflightPanel, preflightAllowsConfirm, usePreflight } from "./preflight-panel";
 
-/** Points a free-form alias (challenger, canary…) at a version. */
+/**
+ * Points a free-form alias (challenger, canary…) at a version, after its pre-flight, and only
+ * if the alias still points where this page showed it.
+ */
 export function SetAliasDialog({
   model,
   version,
@@ -24,6 +28,9 @@ export function SetAliasDialog({
 }) {
   const router = useRouter();
   const [alias, setAlias] = useState("");
+  const [override, setOverride] = useState(false);
+  const preflight = usePreflight(model, version);
+  const failed = preflight.status === "done" && preflight.result.outcome === "failed";
   const name = alias.trim().toLowerCase();
   const from = current[name];
   return (
@@ -33,17 +40,23 @@ export function SetAliasDialog({
       title={`Point an alias at ${model} v${version}`}
       description="Clients can ask for a model by alias. production and staging are listed in the menu; use this for others such as challenger or canary."
       submitLabel="Set alias"
-      submitDisabled={!name}
+      submitDisabled={!name || !preflightAllowsConfirm(preflight, override)}
       onSubmit={async (form) => {
         const reason = String(form.get("reason") ?? "").trim();
         await apiFetch(
           `/api/v1/models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(name)}`,
           {
             method: "PUT",
-            body: { version, ...(reason ? { reason } : {}) },
+            body: {
+              version,
+              expectedVersion: from ?? null,
+              ...(reason ? { reason } : {}),
+              ...(failed && override ? { override: true } : {}),
+            },
           },
         );
         setAlias("");
+        setOverride(false);
         router.refresh();
       }}
     >
@@ -68,6 +81,12 @@ export function SetAliasDialog({
               autoComplete="off"
             />
           </Field>
+          <PreflightPanel
+            version={version}
+            state={preflight}
+            override={override}
+            onOverrideChange={setOverride}
+          />
           <Field label="Reason" optional>
             <Textarea name="reason" rows={2} maxLength={2000} />
           </Field>

@@ -11,6 +11,7 @@ import {
   DropdownMenuSeparator,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
+import { PromoteDialog } from "./promote-dialog";
 import { RegistryAction, type RegistryActionProps } from "./registry-action";
 import { SetAliasDialog } from "./set-alias-dialog";
 
@@ -27,7 +28,10 @@ type Props = {
   canWrite: boolean;
 };
 
-/** Per-version actions: promote to production/staging, archive or restore; each confirmed. */
+/**
+ * Per-version actions: promote to production/staging (with its pre-flight), point another
+ * alias at it, archive or restore; each confirmed.
+ */
 export function VersionActions(props: Props) {
   const { model, version, status, aliases, current, approvalRequired, canPromote, canWrite } =
     props;
@@ -35,33 +39,8 @@ export function VersionActions(props: Props) {
     null,
   );
   const [aliasDialog, setAliasDialog] = useState(false);
+  const [promoting, setPromoting] = useState<string | null>(null);
   const base = `/api/v1/models/${encodeURIComponent(model)}`;
-
-  function promote(alias: string) {
-    const from = current[alias];
-    const needsApproval = alias === "production" && approvalRequired;
-    setPending({
-      title: needsApproval
-        ? `Request production for ${model} v${version}?`
-        : `Promote ${model} v${version} to ${alias}?`,
-      changes: needsApproval
-        ? [
-            `A promotion request is created; production stays on ${from ? `v${from}` : "nothing"} until another admin approves it.`,
-          ]
-        : [
-            from
-              ? `${alias} moves from v${from} to v${version}.`
-              : `${alias} is created, pointing at v${version}.`,
-            alias === "production"
-              ? "Serving switches to v" + version + " for requests without a version."
-              : `Clients that ask for ${alias} get v${version}.`,
-            "The move is recorded in the alias history and the audit log.",
-          ],
-      confirmLabel: needsApproval ? "Request approval" : `Promote to ${alias}`,
-      reason: { field: "reason", label: "Reason" },
-      call: { method: "PUT", path: `${base}/aliases/${alias}`, body: { version } },
-    });
-  }
 
   const canArchive = canWrite && status === "ready" && aliases.length === 0;
   const items = [
@@ -81,7 +60,7 @@ export function VersionActions(props: Props) {
         <DropdownMenuContent align="end">
           <DropdownMenuLabel>v{version}</DropdownMenuLabel>
           {items.map((alias) => (
-            <DropdownMenuItem key={alias} onSelect={() => promote(alias)}>
+            <DropdownMenuItem key={alias} onSelect={() => setPromoting(alias)}>
               Promote to {alias}
             </DropdownMenuItem>
           ))}
@@ -138,13 +117,25 @@ export function VersionActions(props: Props) {
           ) : null}
         </DropdownMenuContent>
       </DropdownMenu>
-      <SetAliasDialog
-        model={model}
-        version={version}
-        current={current}
-        open={aliasDialog}
-        onOpenChange={setAliasDialog}
-      />
+      {aliasDialog ? (
+        <SetAliasDialog
+          model={model}
+          version={version}
+          current={current}
+          open
+          onOpenChange={setAliasDialog}
+        />
+      ) : null}
+      {promoting ? (
+        <PromoteDialog
+          model={model}
+          version={version}
+          alias={promoting}
+          from={current[promoting] ?? null}
+          needsApproval={promoting === "production" && approvalRequired}
+          onOpenChange={(open) => !open && setPromoting(null)}
+        />
+      ) : null}
       {pending ? (
         <RegistryAction {...pending} open onOpenChange={(open) => !open && setPending(null)} />
       ) : null}

@@ -1,12 +1,16 @@
+import Link from "next/link";
 import { Badge } from "@/components/ui/badge";
 import type { HealthReport } from "@/lib/system/health";
 
-const label = { up: "up", down: "down" } as const;
+type State = "up" | "degraded" | "down";
+
+const variant = { up: "success", degraded: "warning", down: "destructive" } as const;
 
 /** The deployment's processes at a glance: the same data as GET /api/health. */
 export function HealthPanel({ report }: { report: HealthReport }) {
   const c = report.components;
-  const rows: { name: string; status: "up" | "down"; detail: string }[] = [
+  const serving = c.serving;
+  const rows: { name: string; status: State; detail: string; problem?: React.ReactNode }[] = [
     {
       name: "Web + API",
       status: c.web.status,
@@ -22,11 +26,31 @@ export function HealthPanel({ report }: { report: HealthReport }) {
     },
     {
       name: "Serving",
-      status: c.serving.status,
+      status: serving.status,
       detail:
-        c.serving.status === "up"
-          ? `port ${new URL(c.serving.url).port} · ${c.serving.instances} instance${c.serving.instances === 1 ? "" : "s"}`
-          : `${new URL(c.serving.url).host} unreachable`,
+        serving.status === "down"
+          ? `${new URL(serving.url).host} unreachable`
+          : `port ${new URL(serving.url).port} · ${serving.instances} instance${serving.instances === 1 ? "" : "s"}`,
+      problem:
+        serving.status === "degraded" && serving.notServed?.length ? (
+          <ul className="grid gap-1" data-testid="health-not-served">
+            {serving.notServed.map((a) => (
+              <li key={`${a.model}/${a.alias}`} className="break-words">
+                <Link
+                  href={`/models/${encodeURIComponent(a.model)}`}
+                  className="font-medium text-foreground hover:underline"
+                >
+                  {a.model}
+                </Link>{" "}
+                {a.alias} → v{a.version}: not served on {a.notServedOn} of {a.instances}
+                {a.error ? `: ${a.error.message}` : ""}
+              </li>
+            ))}
+            {(serving.notServedCount ?? 0) > serving.notServed.length ? (
+              <li>and {serving.notServedCount! - serving.notServed.length} more</li>
+            ) : null}
+          </ul>
+        ) : null,
     },
     {
       name: "Scheduler",
@@ -43,14 +67,21 @@ export function HealthPanel({ report }: { report: HealthReport }) {
       aria-label="Process health"
     >
       {rows.map((r) => (
-        <li key={r.name} className="flex items-center justify-between gap-4 px-4 py-2.5 text-sm">
-          <span className="font-medium">{r.name}</span>
-          <span className="flex min-w-0 items-center gap-3">
-            <span className="truncate text-muted-foreground">{r.detail}</span>
-            <Badge dot variant={r.status === "up" ? "success" : "destructive"}>
-              {label[r.status]}
-            </Badge>
-          </span>
+        <li key={r.name} className="px-4 py-2.5 text-sm" data-testid={`health-${r.name}`}>
+          <div className="flex items-center justify-between gap-4">
+            <span className="font-medium">{r.name}</span>
+            <span className="flex min-w-0 items-center gap-3">
+              <span className="truncate text-muted-foreground">{r.detail}</span>
+              <Badge dot variant={variant[r.status]}>
+                {r.status}
+              </Badge>
+            </span>
+          </div>
+          {r.problem ? (
+            <div className="mt-1.5 text-xs leading-5 text-warning-subtle-foreground">
+              {r.problem}
+            </div>
+          ) : null}
         </li>
       ))}
     </ul>

@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
+  criterionMessage,
   decidePromotion,
+  decisionReason,
   defaultGate,
   gateSchema,
+  type CandidateSource,
+  type Criterion,
+  type CriterionName,
+  type DecisionCode,
   type GateConfig,
   type GateSubject,
 } from "./gate";
@@ -291,6 +297,310 @@ describe("decidePromotion", () => {
         expect(d.criteria.every((c) => !c.pass)).toBe(true);
       }
     }
+  });
+});
+
+type CodeCase = {
+  name: string;
+  gate: GateConfig;
+  production: GateSubject | null;
+  candidate: GateSubject;
+  /** The criteria expected, by name: code, pass and the structured values. */
+  expected: Partial<Record<CriterionName, Partial<Criterion>>>;
+};
+
+const codeCases: CodeCase[] = [
+  {
+    name: "evaluated, enough rows, metric computed",
+    gate: gate({ minDatasetRows: 100 }),
+    production: null,
+    candidate: subject(3, cls(0.8)),
+    expected: {
+      evaluation: {
+        code: "evaluated",
+        pass: true,
+        evaluation: {
+          id: "00000000-0000-4000-8000-000000000003",
+          status: "succeeded",
+          error: null,
+        },
+      },
+      minDatasetRows: {
+        code: "enough_rows",
+        pass: true,
+        value: 150,
+        threshold: 100,
+        comparison: "at_least",
+      },
+      primaryMetric: { code: "metric_computed", metric: "accuracy", candidate: 0.8, value: 0.8 },
+      absoluteImprovement: { code: "no_production", pass: true, baselineVersion: null },
+      relativeImprovement: { code: "no_production", pass: true },
+    },
+  },
+  {
+    name: "a failed evaluation",
+    gate: gate(),
+    production: null,
+    candidate: subject(3, null, { status: "failed", error: "timeout" }),
+    expected: {
+      evaluation: {
+        code: "evaluation_failed",
+        pass: false,
+        evaluation: { id: expect.any(String), status: "failed", error: "timeout" },
+        message: "v3's evaluation failed: timeout",
+      },
+      primaryMetric: { code: "metric_missing", pass: false, candidate: null },
+    },
+  },
+  {
+    name: "an evaluation still running",
+    gate: gate(),
+    production: null,
+    candidate: subject(3, null, { status: "running" }),
+    expected: {
+      evaluation: { code: "evaluation_unfinished", message: "v3's evaluation is running" },
+    },
+  },
+  {
+    name: "too few rows",
+    gate: gate({ minDatasetRows: 500 }),
+    production: null,
+    candidate: subject(3, cls(0.8), { rowCount: 120 }),
+    expected: {
+      minDatasetRows: {
+        code: "too_few_rows",
+        pass: false,
+        value: 120,
+        threshold: 500,
+        message: "only 120 rows; the gate needs at least 500",
+      },
+    },
+  },
+  {
+    name: "an improvement above both minimums",
+    gate: gate({ minAbsoluteImprovement: 0.01, minRelativeImprovementPct: 1 }),
+    production: subject(2, cls(0.8)),
+    candidate: subject(3, cls(0.9)),
+    expected: {
+      absoluteImprovement: {
+        code: "improved",
+        pass: true,
+        metric: "accuracy",
+        candidate: 0.9,
+        baseline: 0.8,
+        baselineVersion: 2,
+        candidateVersion: 3,
+        threshold: 0.01,
+        comparison: "at_least",
+      },
+      relativeImprovement: {
+        code: "relative_improved",
+        pass: true,
+        value: expect.closeTo(12.5, 6),
+        threshold: 1,
+      },
+    },
+  },
+  {
+    name: "an improvement below the absolute minimum",
+    gate: gate({ minAbsoluteImprovement: 0.05 }),
+    production: subject(2, cls(0.9)),
+    candidate: subject(3, cls(0.92)),
+    expected: {
+      absoluteImprovement: {
+        code: "improvement_too_small",
+        pass: false,
+        value: expect.closeTo(0.02, 9),
+        threshold: 0.05,
+      },
+    },
+  },
+  {
+    name: "a relative change below the minimum",
+    gate: gate({ minRelativeImprovementPct: 5 }),
+    production: subject(2, cls(0.9)),
+    candidate: subject(3, cls(0.92)),
+    expected: {
+      absoluteImprovement: { code: "improved", pass: true },
+      relativeImprovement: { code: "relative_too_small", pass: false, threshold: 5 },
+    },
+  },
+  {
+    name: "a tie",
+    gate: gate(),
+    production: subject(2, cls(0.9)),
+    candidate: subject(3, cls(0.9)),
+    expected: { absoluteImprovement: { code: "tie", pass: false, value: 0 } },
+  },
+  {
+    name: "worse, lower is better (RMSE)",
+    gate: defaultGate("regression"),
+    production: subject(2, reg(1)),
+    candidate: subject(3, reg(1.5)),
+    expected: {
+      absoluteImprovement: {
+        code: "worse",
+        pass: false,
+        metric: "rmse",
+        value: -0.5,
+        candidate: 1.5,
+        baseline: 1,
+      },
+    },
+  },
+  {
+    name: "production's evaluation failed",
+    gate: gate(),
+    production: subject(2, null, { status: "failed" }),
+    candidate: subject(3, cls(0.9)),
+    expected: {
+      absoluteImprovement: {
+        code: "production_not_comparable",
+        pass: false,
+        baselineStatus: "failed",
+        baseline: null,
+        message: "production v2's evaluation failed: cannot compare",
+      },
+    },
+  },
+  {
+    name: "production at 0: relative change undefined",
+    gate: { ...defaultGate("regression"), primaryMetric: "r2", direction: "higher" },
+    production: subject(1, { ...(reg(1) as object), r2: 0 } as QualityMetrics),
+    candidate: subject(2, { ...(reg(1) as object), r2: 0.1 } as QualityMetrics),
+    expected: { relativeImprovement: { code: "relative_undefined", pass: true, value: null } },
+  },
+  {
+    name: "latency within the allowance",
+    gate: gate({ maxLatencyRegressionPct: 60 }),
+    production: subject(2, cls(0.9), { latency: latency(1) }),
+    candidate: subject(3, cls(0.95), { latency: latency(1.5) }),
+    expected: {
+      latencyRegression: {
+        code: "latency_within",
+        pass: true,
+        value: 50,
+        threshold: 60,
+        comparison: "at_most",
+        candidate: 1.5,
+        baseline: 1,
+        metric: null,
+      },
+    },
+  },
+  {
+    name: "latency regressed",
+    gate: gate({ maxLatencyRegressionPct: 20 }),
+    production: subject(2, cls(0.9), { latency: latency(1) }),
+    candidate: subject(3, cls(0.95), { latency: latency(1.5) }),
+    expected: { latencyRegression: { code: "latency_regressed", pass: false, value: 50 } },
+  },
+  {
+    name: "latency not measured",
+    gate: gate({ maxLatencyRegressionPct: 20 }),
+    production: subject(2, cls(0.9), { latency: null }),
+    candidate: subject(3, cls(0.95)),
+    expected: { latencyRegression: { code: "latency_unmeasured", pass: false, value: null } },
+  },
+];
+
+describe("gate reason codes", () => {
+  it.each(codeCases)("$name", (c) => {
+    const decision = decidePromotion(c.gate, c.production, [c.candidate]);
+    const criteria = decision.criteria[0]!.criteria;
+    const byName = Object.fromEntries(criteria.map((x) => [x.name, x]));
+    for (const [name, expected] of Object.entries(c.expected)) {
+      expect(byName[name], name).toMatchObject(expected);
+    }
+    // Every message is what its code and values say, nothing edited afterwards.
+    for (const x of criteria) expect(x.message).toBe(criterionMessage(x));
+  });
+
+  it("renders messages from the values, not from stored text", () => {
+    const [c] = decidePromotion(gate({ minDatasetRows: 500 }), null, [
+      subject(3, cls(0.8)),
+    ]).criteria[0]!.criteria.filter((x) => x.name === "minDatasetRows");
+    expect(criterionMessage({ ...c!, value: 12 })).toBe(
+      "only 12 rows; the gate needs at least 500",
+    );
+  });
+
+  const decisionCases: {
+    name: string;
+    source: CandidateSource;
+    production: GateSubject | null;
+    candidates: GateSubject[];
+    code: DecisionCode;
+    reason: string;
+  }[] = [
+    {
+      name: "no candidates given",
+      source: "given",
+      production: subject(1, cls(0.8)),
+      candidates: [],
+      code: "no_candidates",
+      reason: "No candidate to evaluate; production stays on v1.",
+    },
+    {
+      name: "no version newer than production",
+      source: "newer-than-production",
+      production: subject(1, cls(0.8)),
+      candidates: [],
+      code: "no_candidates",
+      reason: "No version is newer than production; production stays on v1.",
+    },
+    {
+      name: "no challenger, no production",
+      source: "challenger",
+      production: null,
+      candidates: [],
+      code: "no_candidates",
+      reason: "No challenger to evaluate; nothing is promoted.",
+    },
+    {
+      name: "none passes",
+      source: "given",
+      production: subject(1, cls(0.8)),
+      candidates: [subject(2, cls(0.7))],
+      code: "none_passed",
+      reason:
+        "No candidate passes the gate (v2: Accuracy 0.7 is worse than production v1 (0.8)); production stays on v1.",
+    },
+    {
+      name: "one passes",
+      source: "given",
+      production: subject(1, cls(0.8)),
+      candidates: [subject(2, cls(0.9))],
+      code: "promote",
+      reason: "Promote v2: Accuracy 0.8 → 0.9 over production v1, every gate criterion passes.",
+    },
+  ];
+
+  it.each(decisionCases)("decision: $name", (c) => {
+    const decision = decidePromotion(gate(), c.production, c.candidates, c.source);
+    expect(decision.code).toBe(c.code);
+    expect(decision.reason).toBe(c.reason);
+    expect(decisionReason(decision.code, decision.facts)).toBe(decision.reason);
+    expect(decision.facts).toMatchObject({
+      metric: "accuracy",
+      source: c.source,
+      productionVersion: c.production?.version ?? null,
+    });
+  });
+
+  it("a promotion's facts name the winner, its value and production's", () => {
+    const d = decidePromotion(gate(), subject(1, cls(0.8)), [
+      subject(2, cls(0.85)),
+      subject(3, cls(0.9)),
+    ]);
+    expect(d.facts).toMatchObject({
+      productionVersion: 1,
+      productionValue: 0.8,
+      winnerVersion: 3,
+      winnerValue: 0.9,
+      passingCount: 2,
+      failures: [],
+    });
   });
 });
 

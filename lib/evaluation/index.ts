@@ -32,6 +32,7 @@ export * from "./metrics";
 export {
   evaluateAndPromote,
   MAX_CANDIDATES,
+  type EvaluateAndPromoteCode,
   type EvaluateAndPromoteInput,
   type EvaluateAndPromoteResult,
 } from "./promote";

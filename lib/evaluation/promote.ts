@@ -2,10 +2,17 @@ import type { Actor } from "../audit";
 import type { Role } from "../auth/roles";
 import { getDatasetVersion } from "../datasets/datasets";
 import type { PrismaClient } from "../db/generated/client";
-import { getModel, listVersions, resolveVersion, setAlias } from "../registry";
+import { AliasMovedError, getModel, listVersions, resolveVersion, setAlias } from "../registry";
 import type { ArtifactStore } from "../storage";
 import { evaluateVersion } from "./evaluations";
-import { decidePromotion, type CandidateCriteria, type GateConfig, type GateSubject } from "./gate";
+import {
+  decidePromotion,
+  noCandidatesDecision,
+  type CandidateCriteria,
+  type DecisionCode,
+  type GateConfig,
+  type GateSubject,
+} from "./gate";
 import { getGate } from "./gates";
 import { METRICS, metricValue } from "./metrics";
 import type { EvaluationView } from "./types";
@@ -28,14 +35,25 @@ export type EvaluateAndPromoteInput = {
   trigger?: { kind: "manual" | "job"; ref?: string | null };
   timeoutMs?: number;
   latencyRuns?: number;
+  /**
+   * Runs after the gate chose a winner, right before production is moved (compare-and-set
+   * against the production this run evaluated). Tests land a manual promotion here.
+   */
+  beforeMove?: () => Promise<void>;
 };
+
+/** Why the run ended as it did: the gate's decision, or what happened when it acted on it. */
+export type EvaluateAndPromoteCode = DecisionCode | "approval_requested" | "production_moved";
 
 export type EvaluateAndPromoteResult = {
   /**
    * promoted: production now points at `promotedVersion`. kept: it does not (no candidate
    * passed, nothing to evaluate, or the model needs approval: see `promotionRequestId`).
+   * conflict: the gate chose a winner, but production had moved since this run read it, so
+   * nothing changed (see `conflict`).
    */
-  decision: "promoted" | "kept";
+  decision: "promoted" | "kept" | "conflict";
+  code: EvaluateAndPromoteCode;
   promotedVersion: number | null;
   /** production when the run started (null: none). */
   productionVersion: number | null;
@@ -47,7 +65,15 @@ export type EvaluateAndPromoteResult = {
   dataset: { name: string; version: number };
   /** Set when the model requires approval: the move became this pending request. */
   promotionRequestId: string | null;
+  /** Set on a conflict: the winner, and production as evaluated and as found at the move. */
+  conflict: {
+    winnerVersion: number;
+    expectedVersion: number | null;
+    currentVersion: number | null;
+  } | null;
 };
+
+const vLabel = (v: number | null) => (v === null ? "nothing" : `v${v}`);
 
 type Subject = GateSubject & { view: EvaluationView | null };
 
@@ -114,22 +140,18 @@ export async function evaluateAndPromote(
     gate,
     dataset: datasetRef,
     promotionRequestId: null,
+    conflict: null,
   };
   if (candidateVersions.length === 0) {
-    const decision = decidePromotion(gate, null, []);
+    const decision = noCandidatesDecision(gate, production, input.candidates);
     return {
       ...base,
       decision: "kept",
+      code: decision.code,
       promotedVersion: null,
       evaluations: [],
       criteria: [],
-      reason:
-        input.candidates === "challenger"
-          ? `No challenger to evaluate; ${production === null ? "nothing is promoted" : `production stays on v${production}`}.`
-          : decision.reason.replace(
-              "No candidate to evaluate",
-              "No version is newer than production",
-            ),
+      reason: decision.reason,
     };
   }
 
@@ -179,12 +201,13 @@ export async function evaluateAndPromote(
   for (const v of candidateVersions) subjects.push(await evaluate(v));
   // A cancellation during the last evaluation surfaces here, not as a "kept" decision.
   input.signal?.throwIfAborted();
-  const decision = decidePromotion(gate, productionSubject, subjects);
+  const decision = decidePromotion(gate, productionSubject, subjects, input.candidates);
   log(decision.reason);
   if (!decision.promote) {
     return {
       ...base,
       decision: "kept",
+      code: decision.code,
       promotedVersion: null,
       evaluations: evaluationIds,
       criteria: decision.criteria,
@@ -194,19 +217,6 @@ export async function evaluateAndPromote(
 
   input.signal?.throwIfAborted();
   const winner = decision.promote;
-  const current = (await getModel(db, model.name)).productionVersion;
-  if (current !== production) {
-    const reason = `Production moved from ${production === null ? "nothing" : `v${production}`} to v${current} while this run evaluated; nothing was promoted.`;
-    log(reason);
-    return {
-      ...base,
-      decision: "kept",
-      promotedVersion: null,
-      evaluations: evaluationIds,
-      criteria: decision.criteria,
-      reason,
-    };
-  }
   const winnerValue = metricValue(winner.metrics, gate.primaryMetric);
   const prodValue = productionSubject
     ? metricValue(productionSubject.metrics, gate.primaryMetric)
@@ -217,17 +227,48 @@ export async function evaluateAndPromote(
       ? `${winnerValue?.toFixed(4)} (no production before)`
       : `${prodValue.toFixed(4)} (v${production}) → ${winnerValue?.toFixed(4)} (v${winner.version})`) +
     "; gate passed.";
-  const moved = await setAlias(
-    db,
-    { ...input.actor, role: input.actor.role ?? "operator" },
-    { modelName: model.name, alias: "production", version: winner.version, reason: aliasReason },
-  );
+  await input.beforeMove?.();
+  input.signal?.throwIfAborted();
+  let moved;
+  try {
+    // Compare-and-set: only if production is still the version this run evaluated against.
+    moved = await setAlias(
+      db,
+      { ...input.actor, role: input.actor.role ?? "operator" },
+      {
+        modelName: model.name,
+        alias: "production",
+        version: winner.version,
+        reason: aliasReason,
+        expectedVersion: production,
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof AliasMovedError)) throw error;
+    const reason = `The gate chose v${winner.version}, but production moved from ${vLabel(production)} to ${vLabel(error.currentVersion)} while this run evaluated; nothing was changed.`;
+    log(reason);
+    return {
+      ...base,
+      decision: "conflict",
+      code: "production_moved",
+      promotedVersion: null,
+      evaluations: evaluationIds,
+      criteria: decision.criteria,
+      reason,
+      conflict: {
+        winnerVersion: winner.version,
+        expectedVersion: production,
+        currentVersion: error.currentVersion,
+      },
+    };
+  }
   if (moved.outcome === "requested") {
     const reason = `${decision.reason} The model requires approval: promotion request ${moved.request.id} is pending.`;
     log(reason);
     return {
       ...base,
       decision: "kept",
+      code: "approval_requested",
       promotedVersion: null,
       evaluations: evaluationIds,
       criteria: decision.criteria,
@@ -239,6 +280,7 @@ export async function evaluateAndPromote(
   return {
     ...base,
     decision: "promoted",
+    code: decision.code,
     promotedVersion: winner.version,
     evaluations: evaluationIds,
     criteria: decision.criteria,

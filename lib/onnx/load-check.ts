@@ -15,6 +15,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
+import type { HostTensor } from "../serving/protocol";
 import { OnnxValidationError } from "./errors";
 
 export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
@@ -30,7 +31,16 @@ export interface LoadCheckOptions {
   signal?: AbortSignal;
   /** Called with the child's pid once it exists (tests use it to check it is gone). */
   onSpawn?: (pid: number) => void;
+  /**
+   * Feeds to run once the session exists (a version's stored sample request, already checked
+   * against its signature): the result says whether onnxruntime ran them. The time limit covers
+   * the load and this run.
+   */
+  sample?: Record<string, HostTensor>;
 }
+
+/** How the sample run went: its time, or onnxruntime's error. */
+export type SampleRunResult = { ok: true; runMs: number } | { ok: false; message: string };
 
 export interface LoadCheckResult {
   inputNames: string[];
@@ -39,21 +49,35 @@ export interface LoadCheckResult {
   loadMs: number;
   /** Peak resident memory of the child process, loading included. */
   childMaxRssBytes: number;
+  /** Set when `sample` was given. */
+  sample?: SampleRunResult;
 }
 
 /** Message protocol: the child says "ready" once onnxruntime is imported, then one result. */
 type ChildMessage =
   | { type: "ready" }
-  | { type: "loaded"; inputNames: string[]; outputNames: string[]; loadMs: number; maxRss: number }
+  | {
+      type: "loaded";
+      inputNames: string[];
+      outputNames: string[];
+      loadMs: number;
+      maxRss: number;
+      sample: SampleRunResult | null;
+    }
   | { type: "refused"; message: string };
 
 // CommonJS run with `node -e`; nothing but onnxruntime-node is needed, so this works the same
 // under tsx, vitest and the Next.js server build. Default optimisations ("all"), as serving
 // loads models: what loads here loads there (the levels made no measurable difference).
+// With MODELDECK_RUN_SAMPLE=1 the parent sends the sample's feeds after "ready" (advanced
+// serialization: typed arrays cross as they are).
 const CHILD_SOURCE = `
 "use strict";
 process.on("disconnect", () => process.exit(0));
 const ort = require(process.env.MODELDECK_ORT_MODULE);
+const sample = process.env.MODELDECK_RUN_SAMPLE === "1"
+  ? new Promise((resolve) => process.once("message", (m) => resolve(m.feeds)))
+  : null;
 process.send({ type: "ready" });
 (async () => {
   const started = Date.now();
@@ -73,9 +97,23 @@ process.send({ type: "ready" });
   }
   const loadMs = Date.now() - started;
   const { inputNames, outputNames } = session;
+  let sampleResult = null;
+  if (sample) {
+    const feeds = {};
+    for (const [name, t] of Object.entries(await sample)) {
+      feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    }
+    const ran = Date.now();
+    try {
+      await session.run(feeds);
+      sampleResult = { ok: true, runMs: Date.now() - ran };
+    } catch (error) {
+      sampleResult = { ok: false, message: String((error && error.message) || error) };
+    }
+  }
   await session.release();
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss });
+  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss, sample: sampleResult });
 })().catch((error) => {
   process.send({ type: "refused", message: String((error && error.message) || error) });
 });
@@ -135,12 +173,14 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
     ...process.env,
     MODELDECK_ONNX_FILE: file,
     MODELDECK_ORT_MODULE: ortModulePath(),
+    MODELDECK_RUN_SAMPLE: opts.sample ? "1" : "0",
   };
   // The parent's --import hooks (tsx, vitest) would only slow the child down.
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, ["-e", CHILD_SOURCE], {
     env,
     stdio: ["ignore", "ignore", "pipe", "ipc"],
+    serialization: "advanced",
   });
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
 
@@ -173,6 +213,12 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
       if (message.type === "ready") {
         ready = true;
         clearTimeout(timer);
+        if (opts.sample) {
+          child.send({ type: "sample", feeds: opts.sample }, (error) => {
+            if (error)
+              finish(new Error(`Could not hand the sample request over: ${error.message}`));
+          });
+        }
         timer = setTimeout(() => {
           finish(
             new OnnxValidationError(
@@ -187,6 +233,13 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
           outputNames: message.outputNames,
           loadMs: message.loadMs,
           childMaxRssBytes: message.maxRss,
+          ...(message.sample
+            ? {
+                sample: message.sample.ok
+                  ? message.sample
+                  : { ok: false, message: cleanRuntimeMessage(message.sample.message, file) },
+              }
+            : {}),
         });
       } else if (message.type === "refused") {
         const runtime = cleanRuntimeMessage(message.message, file);

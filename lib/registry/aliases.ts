@@ -1,8 +1,9 @@
-import { conflict, forbidden, notFound } from "../api/errors";
+import { ApiError, conflict, forbidden, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Role } from "../auth/roles";
 import type { PrismaClient } from "../db/generated/client";
 import { notifyModelEvent } from "./events";
+import type { PreflightResult } from "./preflight";
 import {
   aliasNameSchema,
   canChangeAlias,
@@ -42,6 +43,11 @@ import {
  * Moving an alias to the version it already points at is a successful no-op
  * (`outcome: "unchanged"`): nothing is written, no history, no audit, no event. A retried
  * request must not fill the history with non-moves, and it is not the caller's error.
+ *
+ * Moves are compare-and-set: given `expectedVersion` (the version the mover saw the alias
+ * point at), a move happens only if the alias still points there when the lock is held;
+ * otherwise it is an AliasMovedError (409) and nothing changes. So a decision made on what
+ * production was (a person's, an automated evaluation's) never overwrites a newer one.
  */
 
 export type AliasActor = Actor & { role: Role };
@@ -51,6 +57,10 @@ export type SetAliasInput = {
   alias: string;
   version: number;
   reason?: string | null;
+  /** The version the mover saw the alias point at (null: it was not set); omitted: no check. */
+  expectedVersion?: number | null;
+  /** The target's pre-flight (lib/registry/preflight.ts), kept in the audit entry. */
+  preflight?: PreflightResult | null;
 };
 
 export type AliasMoveResult =
@@ -73,10 +83,58 @@ export function assertMayChangeAlias(role: string, alias: string): void {
 
 const aliasResource = (modelName: string, alias: string) => `${modelName}/${alias}`;
 
+const versionLabel = (version: number | null) => (version === null ? "nothing" : `v${version}`);
+
+/** A move refused because the alias no longer points where the mover saw it (409). */
+export class AliasMovedError extends ApiError {
+  constructor(
+    readonly model: string,
+    readonly alias: string,
+    readonly expectedVersion: number | null,
+    readonly currentVersion: number | null,
+  ) {
+    super(
+      "conflict",
+      `${alias} of model ${model} points at ${versionLabel(currentVersion)}, not ${versionLabel(expectedVersion)} as this change expected: it was moved meanwhile. Nothing changed; look at it again before deciding.`,
+      { reason: "alias_moved", alias, expectedVersion, currentVersion },
+    );
+    this.name = "AliasMovedError";
+  }
+}
+
+/**
+ * The compare-and-set check (`expected` undefined: no check). Under the model lock it decides;
+ * before it (promoteAlias) it only saves a pre-flight that could not lead to a move.
+ */
+export function assertStillAt(
+  model: { name: string },
+  alias: string,
+  current: number | null,
+  expected: number | null | undefined,
+): void {
+  if (expected !== undefined && expected !== current) {
+    throw new AliasMovedError(model.name, alias, expected, current);
+  }
+}
+
+/** What the audit entry keeps of a pre-flight: its outcome, and whether it was overridden. */
+function preflightAudit(preflight: PreflightResult | null | undefined) {
+  if (!preflight) return {};
+  return {
+    preflight: {
+      outcome: preflight.outcome,
+      stage: preflight.stage,
+      message: preflight.message,
+      sampleRequest: preflight.sampleRequest,
+      overridden: preflight.overridden,
+    },
+  };
+}
+
 /** The version an alias may be moved to: it must exist in this model and not be archived. */
 export async function promotableVersion(
-  tx: Tx,
-  model: LockedModel,
+  tx: Pick<Tx, "modelVersion">,
+  model: Pick<LockedModel, "id" | "name">,
   version: number,
 ): Promise<VersionRef> {
   const row = isVersionNumber(version)
@@ -203,8 +261,10 @@ async function unchanged(tx: Tx, model: LockedModel, alias: string): Promise<Ali
 /**
  * Promotes: points `alias` at `version`. `production` and `staging` need models:promote,
  * other aliases models:write (403 otherwise); `latest` and non-slug names are a 400; an
- * archived version is a 409. On a model with `approvalRequired`, moving `production` does
- * not move it but opens a pending PromotionRequest (an identical pending request is a 409).
+ * archived version is a 409, and so is an `expectedVersion` the alias no longer points at
+ * (AliasMovedError). On a model with `approvalRequired`, moving `production` does not move it
+ * but opens a pending PromotionRequest (an identical pending request is a 409). It does not
+ * load the version: promoteAlias (preflight.ts) checks that first for people and API clients.
  */
 export async function setAlias(
   db: PrismaClient,
@@ -221,6 +281,7 @@ export async function setAlias(
     const target = await promotableVersion(tx, model, input.version);
     const current = await aliasRow(tx, model.id, alias);
     if (current?.versionId === target.id) return unchanged(tx, model, alias);
+    assertStillAt(model, alias, current?.version.version ?? null, input.expectedVersion);
 
     if (model.approvalRequired && alias === "production") {
       const pending = await tx.promotionRequest.findFirst({
@@ -269,6 +330,7 @@ export async function setAlias(
           currentVersion: current?.version.version ?? null,
           reason,
           status: "pending",
+          ...preflightAudit(input.preflight),
         },
         ipAddress,
       });
@@ -282,7 +344,13 @@ export async function setAlias(
       resourceType: "model_alias",
       resourceId: aliasResource(model.name, alias),
       before: { model: model.name, alias, version: moved.from?.version ?? null },
-      after: { model: model.name, alias, version: target.version, reason },
+      after: {
+        model: model.name,
+        alias,
+        version: target.version,
+        reason,
+        ...preflightAudit(input.preflight),
+      },
       ipAddress,
     });
     return { outcome: "moved", alias: moved.alias, history: moved.history };
@@ -351,6 +419,8 @@ export type RollbackAliasInput = {
   modelName: string;
   alias: string;
   reason?: string | null;
+  /** As for setAlias: the version the mover saw the alias point at; omitted: no check. */
+  expectedVersion?: number | null;
 } & (
   | { toHistoryEntryId: string; previous?: undefined }
   | { previous: true; toHistoryEntryId?: undefined }
@@ -362,7 +432,8 @@ export type RollbackAliasInput = {
  * version it pointed at before its latest change ("previous production"). Appends a
  * `rollback` history entry. Not subject to approval: its target already served under this
  * alias, and a rollback is what you reach for when the approver may not be around.
- * 409 when there is nothing to roll back to or the target is archived.
+ * 409 when there is nothing to roll back to, the target is archived, or the alias no longer
+ * points at `expectedVersion`.
  */
 export async function rollbackAlias(
   db: PrismaClient,
@@ -421,6 +492,9 @@ export async function rollbackAlias(
       select: { version: true },
     });
     const target = await promotableVersion(tx, model, version.version);
+    const current = await aliasRow(tx, model.id, alias);
+    if (current?.versionId === target.id) return unchanged(tx, model, alias);
+    assertStillAt(model, alias, current?.version.version ?? null, input.expectedVersion);
     const moved = await moveAliasLocked(tx, model, alias, target, actor, "rollback", reason);
     if (!moved) return unchanged(tx, model, alias);
     await recordAudit(tx, {

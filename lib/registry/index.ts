@@ -5,6 +5,7 @@
  * Helpers that assume the caller holds the model lock stay internal to this folder.
  */
 export {
+  AliasMovedError,
   assertMayChangeAlias,
   getAlias,
   getAliasHistory,

@@ -44,7 +44,7 @@ const MAX_LOAD_FAILURES = 20;
 type HeartbeatModel = { model?: unknown; aliases?: unknown };
 
 /** This model's aliases in one serving heartbeat's `info.models`, tolerating any shape. */
-function aliasesIn(info: unknown, modelName: string): Record<string, number> {
+export function aliasesIn(info: unknown, modelName: string): Record<string, number> {
   const models = (info as { models?: unknown } | null)?.models;
   if (!Array.isArray(models)) return {};
   const entry = (models as HeartbeatModel[]).find((m) => m?.model === modelName);

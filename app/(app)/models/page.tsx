@@ -4,6 +4,7 @@ import Link from "next/link";
 import { BoxesIcon } from "lucide-react";
 import { AliasBadge } from "@/components/registry/alias-badge";
 import { CreateModelDialog } from "@/components/registry/create-model-dialog";
+import { ModelServingBadge } from "@/components/serving/alias-serving";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -16,6 +17,7 @@ import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/tabl
 import { userCan } from "@/lib/auth/guard";
 import { getPrisma } from "@/lib/db/client";
 import { listModels, MODEL_TASKS, type ModelTask } from "@/lib/registry";
+import { getAliasServing, type AliasServing } from "@/lib/serving/alias-serving";
 import { requireUser } from "../current-user";
 
 export const metadata = { title: "Models · ModelDeck" };
@@ -38,7 +40,12 @@ export default async function ModelsPage({
     tag: firstParam(params.tag),
     hasProduction: production === "yes" ? true : production === "no" ? false : undefined,
   };
-  const result = await listModels(getPrisma(), { ...filter, page, pageSize });
+  const db = getPrisma();
+  const result = await listModels(db, { ...filter, page, pageSize });
+  const servingByModel = new Map<string, AliasServing[]>();
+  for (const a of await getAliasServing(db, { modelIds: result.models.map((m) => m.id) })) {
+    servingByModel.set(a.model, [...(servingByModel.get(a.model) ?? []), a]);
+  }
   const filtered = Object.values(filter).some((v) => v !== undefined);
   const pages = Math.max(1, Math.ceil(result.total / pageSize));
   const canCreate = userCan(user, "models:write");
@@ -110,6 +117,7 @@ export default async function ModelsPage({
                 <TH>Name</TH>
                 <TH>Task</TH>
                 <TH>Production</TH>
+                <TH>Serving</TH>
                 <TH>Aliases</TH>
                 <TH align="right">Versions</TH>
                 <TH>Tags</TH>
@@ -118,7 +126,7 @@ export default async function ModelsPage({
             </THead>
             <TBody>
               {result.models.length === 0 ? (
-                <TEmptyRow colSpan={7}>No models match these filters.</TEmptyRow>
+                <TEmptyRow colSpan={8}>No models match these filters.</TEmptyRow>
               ) : (
                 result.models.map((m) => (
                   <TR key={m.id} data-testid={`model-row-${m.name}`}>
@@ -150,6 +158,12 @@ export default async function ModelsPage({
                           {m.pendingPromotionCount} pending
                         </Badge>
                       ) : null}
+                    </TD>
+                    <TD>
+                      <ModelServingBadge
+                        model={m.name}
+                        aliases={servingByModel.get(m.name) ?? []}
+                      />
                     </TD>
                     <TD>
                       <div className="flex flex-wrap gap-1">

@@ -374,11 +374,50 @@ export const listAliases = defineContract({
   response: z.object({ aliases: z.array(Alias) }),
 });
 
+const Preflight = registry.register(
+  "Preflight",
+  z
+    .object({
+      model: z.string(),
+      version: z.number().int(),
+      outcome: z.enum(["passed", "failed"]),
+      stage: z.enum(["artifact", "load", "sample"]).nullable().openapi({
+        description:
+          "Where it failed: reading the artifact, creating the onnxruntime session, or running the stored sample request.",
+      }),
+      sampleRequest: z.enum(["ran", "failed", "none"]),
+      message: z.string(),
+      loadMs: z.number().nullable(),
+      checkedAt: z.string(),
+      overridden: z
+        .boolean()
+        .openapi({ description: "The move went ahead although the pre-flight failed." }),
+    })
+    .openapi({
+      description:
+        "The target version loaded as serving loads it (onnxruntime session, then its stored sample request if any), in a child process.",
+    }),
+);
+
 const SetAliasResult = z.union([
-  z.object({ outcome: z.literal("moved"), alias: Alias, history: AliasHistoryEntry }),
-  z.object({ outcome: z.literal("unchanged"), alias: Alias }),
-  z.object({ outcome: z.literal("requested"), request: PromotionRequest }),
+  z.object({
+    outcome: z.literal("moved"),
+    alias: Alias,
+    history: AliasHistoryEntry,
+    preflight: Preflight.nullable(),
+  }),
+  z.object({ outcome: z.literal("unchanged"), alias: Alias, preflight: Preflight.nullable() }),
+  z.object({
+    outcome: z.literal("requested"),
+    request: PromotionRequest,
+    preflight: Preflight.nullable(),
+  }),
 ]);
+
+const ExpectedVersion = z.number().int().min(1).nullable().optional().openapi({
+  description:
+    "The version you saw the alias point at (null: not set). The move happens only if it still points there; otherwise 409 and nothing changes. Omit it to move whatever it points at now.",
+});
 
 export const setAlias = defineContract({
   method: "put",
@@ -387,16 +426,42 @@ export const setAlias = defineContract({
   summary: "Promote: point an alias at a version",
   description:
     "`production` and `staging` are protected (models:promote); other aliases need models:write. " +
-    "With approval on, moving `production` creates a pending promotion request instead (`outcome: requested`).",
+    "With approval on, moving `production` creates a pending promotion request instead (`outcome: requested`). " +
+    "The target is first loaded as serving would load it (the pre-flight, in the answer); a version that fails it is refused with 422 unless `override` is true, which the audit log records.",
   tags: ["Aliases"],
   scope: "models:write",
   extraErrors: {
     404: "No such model or version.",
-    409: "The version is archived, or an identical request is pending.",
+    409: "The version is archived, an identical request is pending, or the alias no longer points at `expectedVersion` (`details.currentVersion`).",
+    422: "The version failed its pre-flight (`details.preflight`); nothing moved.",
   },
   params: aliasParams,
-  body: z.object({ version: z.number().int().min(1), reason: reasonSchema.optional() }).strict(),
+  body: z
+    .object({
+      version: z.number().int().min(1),
+      reason: reasonSchema.optional(),
+      expectedVersion: ExpectedVersion,
+      override: z.boolean().optional().openapi({
+        description:
+          "Move even though the target fails its pre-flight (recorded in the audit log).",
+      }),
+    })
+    .strict(),
   response: SetAliasResult,
+});
+
+export const preflightVersion = defineContract({
+  method: "post",
+  path: "/api/v1/models/{name}/versions/{version}/preflight",
+  operationId: "preflightVersion",
+  summary: "Pre-flight a version: load it as serving would, changing nothing",
+  description:
+    "Creates an onnxruntime session from the version's artifact and runs its stored sample request if it has one, in a child process. What the promote dialog shows before you confirm.",
+  tags: ["Versions"],
+  scope: "models:write",
+  extraErrors: { 404: "No such model or version." },
+  params: versionParams,
+  response: z.object({ preflight: Preflight }),
 });
 
 export const removeAlias = defineContract({
@@ -447,14 +512,27 @@ export const rollbackAlias = defineContract({
     "To the version a history entry pointed at (`toHistoryEntryId`), or to where it pointed before its last move (`previous: true`).",
   tags: ["Aliases"],
   scope: "models:write",
-  extraErrors: { 404: "No such model, alias or history entry.", 409: "Nothing to roll back to." },
+  extraErrors: {
+    404: "No such model, alias or history entry.",
+    409: "Nothing to roll back to, or the alias no longer points at `expectedVersion`.",
+  },
   params: aliasParams,
   body: z
     .union([
       z
-        .object({ toHistoryEntryId: z.string().regex(/^\d+$/), reason: reasonSchema.optional() })
+        .object({
+          toHistoryEntryId: z.string().regex(/^\d+$/),
+          reason: reasonSchema.optional(),
+          expectedVersion: ExpectedVersion,
+        })
         .strict(),
-      z.object({ previous: z.literal(true), reason: reasonSchema.optional() }).strict(),
+      z
+        .object({
+          previous: z.literal(true),
+          reason: reasonSchema.optional(),
+          expectedVersion: ExpectedVersion,
+        })
+        .strict(),
     ])
     .openapi({ description: "Either toHistoryEntryId or previous: true." }),
   response: z.union([

@@ -112,6 +112,62 @@ describe("lib/evaluation: evaluateAndPromote and the gate", () => {
     expect(lines.at(-1)).toBe("production → v3");
   });
 
+  it("a manual promotion between the run's read of production and its move wins: the run records a conflict", async () => {
+    await threeVersions();
+    const manual = { ...ADMIN, label: "ada@example.com" };
+    const result = await evaluateAndPromote(db.client, store, {
+      modelName: "iris-gate",
+      datasetName: "iris",
+      candidates: "newer-than-production",
+      actor: JOB,
+      log,
+      // The gate has chosen v3 over production v1; a person promotes v2 right now.
+      beforeMove: async () => {
+        await setAlias(db.client, manual, {
+          modelName: "iris-gate",
+          alias: "production",
+          version: 2,
+          reason: "hotfix",
+        });
+      },
+    });
+    expect(result).toMatchObject({
+      decision: "conflict",
+      code: "production_moved",
+      promotedVersion: null,
+      productionVersion: 1,
+      conflict: { winnerVersion: 3, expectedVersion: 1, currentVersion: 2 },
+      promotionRequestId: null,
+    });
+    expect(result.evaluations).toHaveLength(3);
+    expect(result.reason).toBe(
+      "The gate chose v3, but production moved from v1 to v2 while this run evaluated; nothing was changed.",
+    );
+    expect(lines.at(-1)).toBe(result.reason);
+    expect((await getModel(db.client, "iris-gate")).productionVersion).toBe(2);
+    const history = await getAliasHistory(db.client, "iris-gate", "production");
+    expect(history.map((h) => [h.toVersion?.version, h.actor.label])).toEqual([
+      [2, "ada@example.com"],
+      [1, ADMIN.label],
+    ]);
+    const moves = await db.client.auditEntry.findMany({ where: { action: "alias.move" } });
+    expect(moves.map((m) => m.actorLabel)).not.toContain(JOB.label);
+  });
+
+  it("says why nothing was evaluated, from the decision's code", async () => {
+    await threeVersions();
+    await setAlias(db.client, ADMIN, { modelName: "iris-gate", alias: "production", version: 3 });
+    const result = await evaluateAndPromote(db.client, store, {
+      modelName: "iris-gate",
+      datasetName: "iris",
+      candidates: "newer-than-production",
+      actor: JOB,
+      log,
+    });
+    expect(result).toMatchObject({ decision: "kept", code: "no_candidates", evaluations: [] });
+    expect(result.reason).toBe("No version is newer than production; production stays on v3.");
+  });
+
   it("a gate failure never promotes: production and its history stay as they were", async () => {
     await threeVersions();
     await setGate(db.client, USER, "iris-gate", {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Actor } from "../../../lib/audit";
 import {
+  AliasMovedError,
   canChangeAlias,
   getAlias,
   getAliasHistory,
@@ -233,6 +234,140 @@ describe("lib/registry aliases", () => {
           expect(expectChain(history)).toBe((await getAlias(db.client, model, alias)).version);
         }
       }
+    });
+  });
+
+  describe("compare-and-set moves (expectedVersion)", () => {
+    it("moves only when the alias still points at the expected version; a stale one is a 409 naming both", async () => {
+      const operator = await t.seedActor("operator");
+      await t.seedModel(operator);
+      await t.seedVersions(operator, M, 3);
+      // null: the mover saw no alias.
+      await t.oneAudit("alias.move", () =>
+        setAlias(db.client, operator, {
+          modelName: M,
+          alias: "production",
+          version: 1,
+          expectedVersion: null,
+        }),
+      );
+      await t.oneAudit("alias.move", () =>
+        setAlias(db.client, operator, {
+          modelName: M,
+          alias: "production",
+          version: 2,
+          expectedVersion: 1,
+        }),
+      );
+      // Someone saw v1 and wants v3: production is at v2 now.
+      const stale = await t.refused(409, () =>
+        setAlias(db.client, operator, {
+          modelName: M,
+          alias: "production",
+          version: 3,
+          expectedVersion: 1,
+        }),
+      );
+      expect(stale).toBeInstanceOf(AliasMovedError);
+      expect(stale.code).toBe("conflict");
+      expect(stale.message).toBe(
+        `production of model ${M} points at v2, not v1 as this change expected: it was moved meanwhile. Nothing changed; look at it again before deciding.`,
+      );
+      expect(stale.details).toEqual({
+        reason: "alias_moved",
+        alias: "production",
+        expectedVersion: 1,
+        currentVersion: 2,
+      });
+      await t.refused(409, () =>
+        setAlias(db.client, operator, {
+          modelName: M,
+          alias: "production",
+          version: 3,
+          expectedVersion: null,
+        }),
+      );
+      expect((await getAlias(db.client, M, "production")).version).toBe(2);
+      expect(await db.client.aliasHistory.count()).toBe(2);
+      // A retry of a move that already happened is a no-op, not a conflict.
+      expect(
+        await setAlias(db.client, operator, {
+          modelName: M,
+          alias: "production",
+          version: 2,
+          expectedVersion: 1,
+        }),
+      ).toMatchObject({ outcome: "unchanged" });
+    });
+
+    it("20 movers who all saw v1: exactly one moves, the others get 409 naming where it went", async () => {
+      const operator = await t.seedActor("operator");
+      await t.seedModel(operator);
+      const versions = await t.seedVersions(operator, M, 21);
+      await setAlias(db.client, operator, { modelName: M, alias: "production", version: 1 });
+      const clients = await t.clients(4);
+      const results = await Promise.allSettled(
+        versions.slice(1).map((v, i) =>
+          setAlias(clients[i % clients.length]!, operator, {
+            modelName: M,
+            alias: "production",
+            version: v.version,
+            expectedVersion: 1,
+          }),
+        ),
+      );
+      const moved = results.filter((r) => r.status === "fulfilled");
+      expect(moved).toHaveLength(1);
+      const winner = (await getAlias(db.client, M, "production")).version;
+      for (const r of results) {
+        if (r.status === "fulfilled") continue;
+        expect(r.reason).toBeInstanceOf(AliasMovedError);
+        expect(r.reason).toMatchObject({ expectedVersion: 1, currentVersion: winner });
+      }
+      expect(await db.client.aliasHistory.count()).toBe(2);
+    });
+
+    it("applies to rollbacks and to promotion requests", async () => {
+      const admin = await t.seedActor("admin");
+      await t.seedModel(admin, M, { approvalRequired: true });
+      await t.seedVersions(admin, M, 3);
+      await setAlias(db.client, admin, { modelName: M, alias: "staging", version: 1 });
+      await setAlias(db.client, admin, { modelName: M, alias: "staging", version: 2 });
+      await t.refused(409, () =>
+        rollbackAlias(db.client, admin, {
+          modelName: M,
+          alias: "staging",
+          previous: true,
+          expectedVersion: 3,
+        }),
+      );
+      expect(
+        await rollbackAlias(db.client, admin, {
+          modelName: M,
+          alias: "staging",
+          previous: true,
+          expectedVersion: 2,
+        }),
+      ).toMatchObject({ outcome: "moved", alias: { version: 1 } });
+
+      // production needs approval: a stale expectation opens no request.
+      await t.refused(409, () =>
+        setAlias(db.client, admin, {
+          modelName: M,
+          alias: "production",
+          version: 3,
+          expectedVersion: 2,
+        }),
+      );
+      expect(await db.client.promotionRequest.count()).toBe(0);
+      expect(
+        await setAlias(db.client, admin, {
+          modelName: M,
+          alias: "production",
+          version: 3,
+          expectedVersion: null,
+        }),
+      ).toMatchObject({ outcome: "requested" });
     });
   });
 

@@ -9,11 +9,13 @@ import { RegistryAction } from "@/components/registry/registry-action";
 import { UploadVersion } from "@/components/registry/upload-version";
 import { VersionActions } from "@/components/registry/version-actions";
 import { ModelMonitoring } from "@/components/monitoring/model-monitoring";
+import { AliasServingNote } from "@/components/serving/alias-serving";
 import { ServingCard } from "@/components/serving/serving-card";
 import { TryItPanel } from "@/components/serving/try-it-panel";
 import { Time } from "@/components/time";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
 import { ActionsTH, Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
@@ -30,6 +32,7 @@ import {
   listVersions,
   getVersion,
 } from "@/lib/registry";
+import { getAliasServing } from "@/lib/serving/alias-serving";
 import { getServingStatus } from "@/lib/serving/status";
 import { trySignatureOf, type TrySignature } from "@/lib/serving/try-example";
 import { requireUser } from "../../current-user";
@@ -55,13 +58,15 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
     if (error instanceof ApiError && error.status === 404) notFound();
     throw error;
   });
-  const [versions, aliases, history, pending, serving] = await Promise.all([
+  const [versions, aliases, history, pending, serving, aliasServing] = await Promise.all([
     listVersions(db, name),
     listAliases(db, name),
     getAliasHistory(db, name, undefined, { limit: 50 }),
     listPromotionRequests(db, { modelName: name, status: "pending" }),
     getServingStatus(db, name),
+    getAliasServing(db, { modelIds: [model.id] }),
   ]);
+  const servingOf = new Map(aliasServing.map((a) => [a.alias, a]));
   // "Try it" prefills its request from the signature of the version its target points at.
   const trySignatures: Record<number, TrySignature> = {};
   for (const v of await Promise.all(
@@ -149,7 +154,13 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
             {aliases.map((a) => (
               <li
                 key={a.name}
-                className="rounded-lg border border-border bg-card px-4 py-3"
+                className={cn(
+                  "rounded-lg border bg-card px-4 py-3",
+                  // A card that explains a failure gets the room to say it.
+                  servingOf.get(a.name)?.state === "not_served"
+                    ? "border-destructive/40 sm:col-span-2"
+                    : "border-border",
+                )}
                 data-testid={`alias-card-${a.name}`}
               >
                 <div className="flex items-center justify-between gap-2">
@@ -169,6 +180,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                 <div className="mt-1 text-xs text-muted-foreground">
                   by {a.updatedBy.label} · <Time value={a.updatedAt} />
                 </div>
+                <AliasServingNote serving={servingOf.get(a.name)} />
               </li>
             ))}
           </ul>
@@ -453,7 +465,8 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                       call={{
                         method: "POST",
                         path: `${base}/aliases/${encodeURIComponent(h.alias)}/rollback`,
-                        body: { toHistoryEntryId: h.id },
+                        // Only if it still points where this page shows it.
+                        body: { toHistoryEntryId: h.id, expectedVersion: current[h.alias] ?? null },
                       }}
                     />
                   ) : null}

@@ -1,21 +1,27 @@
 import { apiRoute } from "@/lib/api/route";
 import * as contracts from "@/lib/api/contracts/registry";
 import { actorOf } from "@/lib/auth/principal";
-import { removeAlias, setAlias } from "@/lib/registry";
+import { removeAlias } from "@/lib/registry";
+import { promoteAlias } from "@/lib/registry/preflight";
+import { getArtifactStore } from "@/lib/storage";
 
 export const PUT = apiRoute(
   contracts.setAlias,
-  async ({ db, principal, params, body, ipAddress }) =>
-    setAlias(
+  async ({ db, principal, params, body, ipAddress, request }) =>
+    promoteAlias(
       db,
+      getArtifactStore(),
       actorOf(principal),
       {
         modelName: params.name,
         alias: params.alias,
         version: body.version,
         reason: body.reason ?? null,
+        ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}),
+        override: body.override ?? false,
       },
       ipAddress,
+      { signal: request.signal },
     ),
 );
 

@@ -9,19 +9,22 @@ export const POST = apiRoute(
     rollbackAlias(
       db,
       actorOf(principal),
-      "previous" in body
-        ? {
-            modelName: params.name,
-            alias: params.alias,
-            previous: true,
-            reason: body.reason ?? null,
-          }
-        : {
-            modelName: params.name,
-            alias: params.alias,
-            toHistoryEntryId: body.toHistoryEntryId,
-            reason: body.reason ?? null,
-          },
+      {
+        ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}),
+        ...("previous" in body
+          ? {
+              modelName: params.name,
+              alias: params.alias,
+              previous: true,
+              reason: body.reason ?? null,
+            }
+          : {
+              modelName: params.name,
+              alias: params.alias,
+              toHistoryEntryId: body.toHistoryEntryId,
+              reason: body.reason ?? null,
+            }),
+      },
       ipAddress,
     ),
 );
