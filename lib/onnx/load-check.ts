@@ -30,7 +30,18 @@ export interface LoadCheckOptions {
   signal?: AbortSignal;
   /** Called with the child's pid once it exists (tests use it to check it is gone). */
   onSpawn?: (pid: number) => void;
+  /**
+   * Feeds to run once the session exists (a version's sample request): the check then also
+   * proves that the model answers them, and fails with reason `sample_failed` if it does not.
+   */
+  sample?: SampleFeeds;
 }
+
+/** onnxruntime feeds as plain data: `type` an onnxruntime tensor type, `data` its typed array. */
+export type SampleFeeds = Record<
+  string,
+  { type: string; dims: readonly number[]; data: ArrayLike<unknown> }
+>;
 
 export interface LoadCheckResult {
   inputNames: string[];
@@ -39,20 +50,36 @@ export interface LoadCheckResult {
   loadMs: number;
   /** Peak resident memory of the child process, loading included. */
   childMaxRssBytes: number;
+  /** The outputs the sample produced (name and shape), when a sample was given. */
+  sampleOutputs?: Array<{ name: string; dims: number[] }>;
 }
 
 /** Message protocol: the child says "ready" once onnxruntime is imported, then one result. */
 type ChildMessage =
   | { type: "ready" }
-  | { type: "loaded"; inputNames: string[]; outputNames: string[]; loadMs: number; maxRss: number }
-  | { type: "refused"; message: string };
+  | {
+      type: "loaded";
+      inputNames: string[];
+      outputNames: string[];
+      loadMs: number;
+      maxRss: number;
+      sampleOutputs?: Array<{ name: string; dims: number[] }>;
+    }
+  | { type: "refused"; message: string }
+  | { type: "sample_failed"; message: string };
 
 // CommonJS run with `node -e`; nothing but onnxruntime-node is needed, so this works the same
 // under tsx, vitest and the Next.js server build. Default optimisations ("all"), as serving
 // loads models: what loads here loads there (the levels made no measurable difference).
+// A sample arrives as a message once the child is ready (structured clone keeps typed arrays).
 const CHILD_SOURCE = `
 "use strict";
 process.on("disconnect", () => process.exit(0));
+let receiveSample;
+const sample = new Promise((resolve) => (receiveSample = resolve));
+process.on("message", (message) => {
+  if (message && message.type === "sample") receiveSample(message.inputs);
+});
 const ort = require(process.env.MODELDECK_ORT_MODULE);
 process.send({ type: "ready" });
 (async () => {
@@ -73,9 +100,28 @@ process.send({ type: "ready" });
   }
   const loadMs = Date.now() - started;
   const { inputNames, outputNames } = session;
+  let sampleOutputs;
+  if (process.env.MODELDECK_RUN_SAMPLE === "1") {
+    const inputs = await sample;
+    const feeds = {};
+    for (const name of Object.keys(inputs)) {
+      const t = inputs[name];
+      feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    }
+    try {
+      const results = await session.run(feeds);
+      sampleOutputs = Object.keys(results).map((name) => ({
+        name,
+        dims: Array.from(results[name].dims),
+      }));
+    } catch (error) {
+      process.send({ type: "sample_failed", message: String((error && error.message) || error) });
+      return;
+    }
+  }
   await session.release();
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss });
+  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss, sampleOutputs });
 })().catch((error) => {
   process.send({ type: "refused", message: String((error && error.message) || error) });
 });
@@ -135,12 +181,15 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
     ...process.env,
     MODELDECK_ONNX_FILE: file,
     MODELDECK_ORT_MODULE: ortModulePath(),
+    MODELDECK_RUN_SAMPLE: opts.sample ? "1" : "0",
   };
   // The parent's --import hooks (tsx, vitest) would only slow the child down.
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, ["-e", CHILD_SOURCE], {
     env,
     stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // Structured clone: a sample's typed arrays (BigInt64Array included) arrive as they are.
+    serialization: "advanced",
   });
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
 
@@ -172,12 +221,16 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
     child.on("message", (message: ChildMessage) => {
       if (message.type === "ready") {
         ready = true;
+        if (opts.sample) {
+          // An error here means the child is gone; its exit handler reports why.
+          child.send({ type: "sample", inputs: opts.sample }, () => undefined);
+        }
         clearTimeout(timer);
         timer = setTimeout(() => {
           finish(
             new OnnxValidationError(
               "load_timeout",
-              `onnxruntime did not finish loading the model within ${formatSeconds(timeoutMs)}; it was stopped. A model this slow to load is not accepted.`,
+              `onnxruntime did not finish loading the model${opts.sample ? " and running its sample request" : ""} within ${formatSeconds(timeoutMs)}; it was stopped. A model this slow to load is not accepted.`,
             ),
           );
         }, timeoutMs);
@@ -187,7 +240,17 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
           outputNames: message.outputNames,
           loadMs: message.loadMs,
           childMaxRssBytes: message.maxRss,
+          ...(message.sampleOutputs ? { sampleOutputs: message.sampleOutputs } : {}),
         });
+      } else if (message.type === "sample_failed") {
+        const runtime = cleanRuntimeMessage(message.message, file);
+        finish(
+          new OnnxValidationError(
+            "sample_failed",
+            `onnxruntime loads this model, but the sample request fails on it: ${runtime}`,
+            { runtimeMessage: runtime },
+          ),
+        );
       } else if (message.type === "refused") {
         const runtime = cleanRuntimeMessage(message.message, file);
         finish(
