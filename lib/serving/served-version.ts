@@ -122,9 +122,7 @@ export class ServedVersion {
         try {
           await runOn(session, warmUpInputs(signature), QUIET_RUN);
         } catch (error) {
-          warmUp.warning =
-            `Warm-up with ${SYNTHETIC_WARM_UP} failed: ${messageOf(error)}. ` +
-            "The version is served; store a sample request it answers to warm it up with that.";
+          warmUp.warning = `The warm-up with ${SYNTHETIC_WARM_UP} failed: ${messageOf(error)}`;
         }
       }
     } catch (error) {
