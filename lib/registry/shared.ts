@@ -1,7 +1,7 @@
 import { notFound } from "../api/errors";
 import type { Actor } from "../audit";
 import type { Prisma } from "../db/generated/client";
-import type { SampleRequest } from "../serving/sample-request";
+import { orderedSampleRequest, type SampleRequest } from "../serving/sample-request";
 import { isProtectedAlias, isValidModelName } from "./names";
 
 /** Shared pieces of lib/registry: transaction settings, the model lock, row → view mappers. */
@@ -242,7 +242,8 @@ export function toVersionDetail(
     ...toVersionView(row),
     signature: row.signature,
     // Checked against sampleRequestSchema before it was stored (sample-request.ts).
-    sampleRequest: row.sampleRequest as SampleRequest | null,
+    sampleRequest:
+      row.sampleRequest === null ? null : orderedSampleRequest(row.sampleRequest as SampleRequest),
   };
 }
 

@@ -42,6 +42,33 @@ export const sampleRequestSchema = z
 export type SampleRequest = z.infer<typeof sampleRequestSchema>;
 
 /**
+ * The request with its fields in the protocol's order (id, parameters, inputs: name, shape,
+ * datatype, parameters, data; outputs), as people write and read it: Postgres' jsonb keeps
+ * object keys in an order of its own.
+ */
+export function orderedSampleRequest(sample: SampleRequest): SampleRequest {
+  return {
+    ...(sample.id !== undefined ? { id: sample.id } : {}),
+    ...(sample.parameters !== undefined ? { parameters: sample.parameters } : {}),
+    inputs: sample.inputs.map((i) => ({
+      name: i.name,
+      shape: i.shape,
+      datatype: i.datatype,
+      ...(i.parameters !== undefined ? { parameters: i.parameters } : {}),
+      data: i.data,
+    })),
+    ...(sample.outputs !== undefined
+      ? {
+          outputs: sample.outputs.map((o) => ({
+            name: o.name,
+            ...(o.parameters !== undefined ? { parameters: o.parameters } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
  * The onnxruntime feeds of a sample request for this signature. Throws InferenceInputError
  * (whose message names the input and what was expected) when it does not fit the model.
  */
