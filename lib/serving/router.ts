@@ -265,9 +265,12 @@ export class ModelRouter {
     const previous = this.chains.get(name) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.reconcileNow(name, opts.force));
     this.chains.set(name, next);
-    void next.finally(() => {
+    // Both ways: a `.finally` here would be a second promise rejecting unhandled (the process
+    // exits) whenever the reconcile fails, e.g. when the database drops mid-reconcile.
+    const forget = () => {
       if (this.chains.get(name) === next) this.chains.delete(name);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 
