@@ -19,6 +19,7 @@ import { getServingStatus } from "../../../lib/serving/status";
 import { exampleFor, prettyJson, trySignatureOf } from "../../../lib/serving/try-example";
 import { startHeartbeat } from "../../../lib/system/heartbeat";
 import { useTestDatabase } from "../helpers/db";
+import { VAD_DIR } from "../onnx/helpers";
 import { CONSTRAINED_MODELS, unknownDomainModel } from "./constrained-models";
 import {
   ADMIN,
@@ -88,7 +89,7 @@ async function inProcess(bytes: Buffer, request: SampleRequest) {
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of request.inputs) {
-      const values = input.data as number[];
+      const values = (input.data as number[]).flat();
       feeds[input.name] =
         input.datatype === "INT64"
           ? new ort.Tensor("int64", BigInt64Array.from(values.map(BigInt)), input.shape)
@@ -194,6 +195,51 @@ describe.each(CONSTRAINED_MODELS)("a model with $what", (m) => {
       where: { action: "version.sample_request.set", resourceId: version.id },
     });
     expect(audit.after).toMatchObject({ sampleRequest: { sha256: expect.any(String) } });
+  });
+});
+
+describe("a real third-party model: Silero VAD v5, whose reflect pad needs 512 samples", () => {
+  const MODEL = "silero-vad";
+  let bytes: Buffer;
+  const request: SampleRequest = {
+    inputs: [
+      {
+        name: "input",
+        shape: [1, 512],
+        datatype: "FP32",
+        data: Array.from({ length: 512 }, (_, i) => Math.round(Math.sin(i / 8) * 1e4) / 1e5),
+      },
+      { name: "state", shape: [2, 1, 128], datatype: "FP32", data: new Array(256).fill(0) },
+      { name: "sr", shape: [], datatype: "INT64", data: [16000] },
+    ],
+  };
+
+  beforeAll(async () => {
+    bytes = await fs.readFile(path.join(VAD_DIR, "silero_vad_v5.onnx"));
+    await createModel(db.client, SYSTEM_ACTOR, { name: MODEL, task: "other" });
+    await registerVersionBytes(db.client, storeFor(data.dir), SYSTEM_ACTOR, bytes, {
+      modelName: MODEL,
+      lineage: { kind: "upload" },
+    });
+    await promote(db.client, MODEL, 1);
+  });
+
+  it("is served with a warm-up warning and answers a 512-sample chunk like onnxruntime", async () => {
+    await waitFor(() => servedVersion(MODEL, 1) !== undefined);
+    expect(servedVersion(MODEL, 1)!.warning).toMatch(/Pad/);
+    const res = await infer(MODEL, request);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.outputs).toEqual(await inProcess(bytes, request));
+  });
+
+  it("warms up with that chunk once it is its sample request", async () => {
+    await setSampleRequest(db.client, storeFor(data.dir), ADMIN, {
+      modelName: MODEL,
+      version: 1,
+      sampleRequest: request,
+    });
+    await waitFor(() => servedVersion(MODEL, 1)?.warmUp === "sample");
+    expect(servedVersion(MODEL, 1)!.warning).toBeNull();
   });
 });
 
