@@ -60,6 +60,9 @@ test("the version page and Try it show the warm-up warning instead of a failing 
   await snap(page, "60-version-warm-up-warning");
 
   await page.goto(`/models/${name}`);
+  await expect(page.getByTestId("warm-up-warning-1")).toContainText(
+    "Version 1 is served with a warm-up warning",
+  );
   const panel = page.getByRole("form", { name: "Try it" });
   await expect(panel.getByTestId("try-no-example")).toContainText(
     "An example built from the signature would fail the same way",
@@ -93,6 +96,7 @@ test("a sample request set on the version page is checked, stored and becomes th
 
   // Try it starts from the sample, and serving answers it.
   await page.goto(`/models/${name}`);
+  await expect(page.getByTestId("warm-up-warning-1")).toHaveCount(0);
   const panel = page.getByRole("form", { name: "Try it" });
   await expect(panel.getByTestId("try-no-example")).toHaveCount(0);
   await expect(panel.getByRole("textbox", { name: "Request body" })).toHaveValue(

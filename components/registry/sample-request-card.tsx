@@ -54,14 +54,14 @@ export function SampleRequestCard({
       ) : null}
       <div className={panelClass} data-testid="sample-request">
         <div className="flex flex-wrap items-center justify-between gap-2 border-b border-border px-4 py-2.5">
-          <p className="text-[13px] text-muted-foreground">
+          <p className="min-w-0 flex-1 text-[13px] text-muted-foreground">
             {sampleRequest
-              ? "Stored with this version: serving warms it up with this request, and Try it starts from it."
+              ? "Serving warms up with this request; Try it starts from it."
               : example.source === "synthetic"
-                ? "No sample request stored: this example is built from the signature, and serving warms the version up with a synthetic request (zeros, dynamic dimensions set to 1)."
+                ? "None stored: an example built from the signature. Serving warms up with zeros, dynamic dimensions set to 1."
                 : "No sample request stored."}
           </p>
-          <div className="flex items-center gap-1.5">
+          <div className="flex shrink-0 items-center gap-1.5">
             {shown ? <CopyButton value={shown} size="sm" variant="ghost" /> : null}
             {canWrite ? (
               <SampleRequestDialog
@@ -99,7 +99,9 @@ export function SampleRequestCard({
           </pre>
         ) : (
           <p className="px-4 py-3 text-[13px] text-muted-foreground" data-testid="no-example">
-            {example.note ?? "This version's signature was not recorded in a readable format."}
+            {!sampleRequest && warmUpWarning
+              ? "No example: one built from the signature fails on this version (see the warning above). Set a sample request it answers."
+              : (example.note ?? "This version's signature was not recorded in a readable format.")}
           </p>
         )}
       </div>
