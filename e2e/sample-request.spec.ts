@@ -89,7 +89,7 @@ test("a sample request set on the version page is checked, stored and becomes th
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(dialog).toBeHidden();
   const sample = page.getByTestId("sample-request");
-  await expect(sample).toContainText("Stored with this version");
+  await expect(sample).toContainText("Serving warms up with this request");
   await expect(sample).toContainText('"data": [1, 2, 3, 4, 5, 6]');
   await expect(page.getByTestId("warm-up-warning")).toHaveCount(0);
   await snap(page, "63-version-sample-request");
