@@ -75,6 +75,7 @@ test("a sample request set on the version page is checked, stored and becomes th
   page,
 }) => {
   await page.goto(`/models/${name}/versions/1`);
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
   await page.getByRole("button", { name: "Set sample request" }).click();
   const dialog = page.getByRole("dialog");
   const body = dialog.getByRole("textbox", { name: "Request body" });
@@ -96,6 +97,7 @@ test("a sample request set on the version page is checked, stored and becomes th
 
   // Try it starts from the sample, and serving answers it.
   await page.goto(`/models/${name}`);
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
   await expect(page.getByTestId("warm-up-warning-1")).toHaveCount(0);
   const panel = page.getByRole("form", { name: "Try it" });
   await expect(panel.getByTestId("try-no-example")).toHaveCount(0);
