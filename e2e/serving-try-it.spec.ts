@@ -138,6 +138,7 @@ test.describe("as the admin", () => {
   test("after production is rolled back to v1, Try it is served by v1", async ({ page }) => {
     await setProduction(1, "e2e: try it follows a rollback");
     await page.goto(`/models/${model}`);
+    await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
     const panel = page.getByRole("form", { name: "Try it" });
     await expect(panel.getByLabel("Target")).toHaveValue("alias:production");
     await expect(panel.getByLabel("Target").locator("option:checked")).toHaveText(
@@ -156,6 +157,8 @@ test.describe("as the admin", () => {
 
     await setProduction(2, "e2e: back to v2");
     await page.reload();
+    // A click before React hydrates is lost (the poll's 5 s then run out on a loaded machine).
+    await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
     await expect(panel.getByLabel("Request body")).toHaveValue(
       /"data": \[5\.1, 3\.5, 1\.4, 0\.2\]/,
     );

@@ -39,7 +39,7 @@ export function UploadVersion({ modelName }: { modelName: string }) {
     }
     const form = new FormData(event.currentTarget);
     const body = new FormData();
-    for (const key of ["description", "tags", "source"]) {
+    for (const key of ["description", "tags", "source", "sampleRequest"]) {
       const value = String(form.get(key) ?? "").trim();
       if (value) body.append(key, value);
     }
@@ -131,6 +131,24 @@ export function UploadVersion({ modelName }: { modelName: string }) {
         </Field>
         <Field label="Source" optional hint="Git commit, training run URL…">
           <Input name="source" placeholder="git:3f2a91c" disabled={busy} />
+        </Field>
+        <Field
+          label="Sample request"
+          optional
+          className="sm:col-span-2"
+          hint="An inference request (JSON, Open Inference Protocol) this model answers. Serving warms the version up with it, and it becomes its example; without one, serving warms up with a request made from the signature."
+        >
+          <Textarea
+            name="sampleRequest"
+            rows={3}
+            spellCheck={false}
+            autoComplete="off"
+            className="font-mono text-xs"
+            placeholder={
+              '{"inputs": [{"name": "x", "shape": [1, 512], "datatype": "FP32", "data": [...]}]}'
+            }
+            disabled={busy}
+          />
         </Field>
       </div>
 

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useEffect, useState } from "react";
 import { ServerIcon } from "lucide-react";
 import { apiFetch } from "@/components/api-client";
@@ -16,7 +17,8 @@ const count = (n: number) => new Intl.NumberFormat("en-US").format(n);
 
 /**
  * The model's serving settings (editable by operators), what each live serving instance serves,
- * and versions that failed to load there, kept fresh while the page is open.
+ * versions that failed to load there and versions served with a warm-up warning, kept fresh
+ * while the page is open.
  */
 export function ServingCard({
   model,
@@ -28,7 +30,7 @@ export function ServingCard({
   canEdit: boolean;
 }) {
   const [status, setStatus] = useState(initial);
-  const { settings, instances, loadFailures } = status;
+  const { settings, instances, loadFailures, warmUpWarnings } = status;
 
   useEffect(() => {
     let stopped = false;
@@ -57,6 +59,24 @@ export function ServingCard({
             <span className="font-semibold">Version {f.version} failed to load</span> on{" "}
             <span className="font-mono text-xs break-all">{f.instanceId}</span>: {f.message} ·{" "}
             <Time value={f.at} />; {consequence(f, instances)}
+          </p>
+        </Alert>
+      ))}
+
+      {warmUpWarnings.map((w) => (
+        <Alert key={w.versionId} variant="warning" data-testid={`warm-up-warning-${w.version}`}>
+          <p>
+            <span className="font-semibold">
+              Version {w.version} is served with a warm-up warning
+            </span>
+            : {w.warning.replace(/[.\s]+$/, "")}.{" "}
+            <Link
+              href={`/models/${encodeURIComponent(model)}/versions/${w.version}`}
+              className="font-medium underline underline-offset-2"
+            >
+              Set a sample request
+            </Link>{" "}
+            it answers.
           </p>
         </Alert>
       ))}

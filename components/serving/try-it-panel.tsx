@@ -11,9 +11,10 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { Field } from "@/components/ui/field";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Textarea } from "@/components/ui/textarea";
+import type { SampleRequest } from "@/lib/serving/sample-request";
 import type { TryResult } from "@/lib/serving/status";
 import {
-  exampleRequest,
+  exampleFor,
   prettyJson,
   simpleInput,
   trySignatureOf,
@@ -38,20 +39,27 @@ function parseTarget(value: TargetValue): { alias: string } | { version: number 
 /**
  * Sends one request to the serving process (through POST /api/v1/models/{name}/try) and shows
  * the answer: status, the version that served it, latency, request id and the outputs. The body
- * is prefilled from the signature of the version the chosen target points at, and prefilled
- * again whenever that version or the form changes.
+ * is prefilled with the sample request of the version the chosen target points at (else one
+ * built from its signature, unless serving found that such a request fails on it), and
+ * prefilled again whenever that version or the form changes.
  */
 export function TryItPanel({
   model,
   aliases,
   versions,
   signatures,
+  samples = {},
+  warmUpWarnings = {},
 }: {
   model: string;
   aliases: { name: string; version: number }[];
   versions: { version: number; status: string }[];
   /** Signatures of the aliased versions; others are fetched when chosen. */
   signatures: Record<number, TrySignature>;
+  /** Sample requests of the aliased versions that have one. */
+  samples?: Record<number, SampleRequest>;
+  /** Versions whose synthetic warm-up failed on serving (ServingStatus.warmUpWarnings). */
+  warmUpWarnings?: Record<number, string>;
 }) {
   const router = useRouter();
   const aliasMap = new Map(aliases.map((a) => [a.name, a.version]));
@@ -64,7 +72,9 @@ export function TryItPanel({
   const [form, setForm] = useState<Form>("infer");
   const [body, setBody] = useState("");
   const [prefilledFor, setPrefilledFor] = useState<string | null>(null);
-  const [fetched, setFetched] = useState<Record<number, TrySignature | "failed">>({});
+  const [fetched, setFetched] = useState<
+    Record<number, { signature: TrySignature; sampleRequest: SampleRequest | null } | "failed">
+  >({});
   const [busy, setBusy] = useState(false);
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [localError, setLocalError] = useState<string | null>(null);
@@ -78,25 +88,43 @@ export function TryItPanel({
     "alias" in selected ? (aliasMap.get(selected.alias) ?? null) : selected.version;
   const known = targetVersion !== null ? signatures[targetVersion] : undefined;
   const loaded = targetVersion !== null ? fetched[targetVersion] : undefined;
-  const signature = known ?? (loaded === "failed" ? undefined : loaded);
+  const signature = known ?? (loaded === "failed" ? undefined : loaded?.signature);
+  const example =
+    targetVersion !== null && signature
+      ? exampleFor(
+          {
+            signature,
+            sampleRequest:
+              samples[targetVersion] ??
+              (loaded && loaded !== "failed" ? loaded.sampleRequest : null),
+            warmUpWarning: warmUpWarnings[targetVersion] ?? null,
+          },
+          form,
+        )
+      : null;
 
   // Prefill when the version behind the target, or the form, changes.
   const prefillKey = targetVersion !== null ? `${targetVersion}:${form}` : null;
-  if (signature && prefillKey !== prefilledFor) {
+  if (example && prefillKey !== prefilledFor) {
     setPrefilledFor(prefillKey);
-    setBody(exampleRequest(signature, form));
+    setBody(example.body);
   }
 
   useEffect(() => {
     if (targetVersion === null || signatures[targetVersion] || fetched[targetVersion]) return;
     let cancelled = false;
-    apiFetch<{ version: { signature: unknown } }>(
+    apiFetch<{ version: { signature: unknown; sampleRequest: SampleRequest | null } }>(
       `/api/v1/models/${encodeURIComponent(model)}/versions/${targetVersion}`,
     ).then(
       (r) => {
         if (cancelled) return;
         const sig = trySignatureOf(r.version.signature);
-        setFetched((f) => ({ ...f, [targetVersion]: sig ?? "failed" }));
+        setFetched((f) => ({
+          ...f,
+          [targetVersion]: sig
+            ? { signature: sig, sampleRequest: r.version.sampleRequest }
+            : "failed",
+        }));
       },
       () => {
         if (!cancelled) setFetched((f) => ({ ...f, [targetVersion]: "failed" }));
@@ -192,6 +220,11 @@ export function TryItPanel({
             </NativeSelect>
           </Field>
         </div>
+        {example?.note ? (
+          <Alert variant="warning" data-testid="try-no-example">
+            {example.note}
+          </Alert>
+        ) : null}
         <Field
           label="Request body"
           labelAside={
@@ -203,7 +236,9 @@ export function TryItPanel({
           hint={
             loaded === "failed" && !known
               ? "Could not read this version's signature; write the request by hand."
-              : undefined
+              : example?.source === "sample"
+                ? "The version's sample request."
+                : undefined
           }
         >
           <Textarea
@@ -223,8 +258,8 @@ export function TryItPanel({
             type="button"
             variant="ghost"
             size="sm"
-            disabled={!signature}
-            onClick={() => signature && setBody(exampleRequest(signature, form))}
+            disabled={!example || example.source === "none"}
+            onClick={() => example && setBody(example.body)}
           >
             <RotateCcwIcon aria-hidden /> Reset example
           </Button>

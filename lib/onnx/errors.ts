@@ -18,7 +18,9 @@ export type OnnxValidationReason =
   /** The file is well-formed but onnxruntime refuses it (unknown operator, bad graph…). */
   | "load_failed"
   /** onnxruntime did not finish loading it within the time limit. */
-  | "load_timeout";
+  | "load_timeout"
+  /** It loads, but the sample request given with it fails to run. */
+  | "sample_failed";
 
 export class OnnxValidationError extends Error {
   constructor(

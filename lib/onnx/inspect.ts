@@ -9,7 +9,7 @@
  * types.ts and compare.ts.
  */
 import { OnnxValidationError } from "./errors";
-import { checkOnnxLoads, DEFAULT_LOAD_TIMEOUT_MS } from "./load-check";
+import { checkOnnxLoads, DEFAULT_LOAD_TIMEOUT_MS, type SampleFeeds } from "./load-check";
 import { parseOnnxFile } from "./parse";
 import type { OnnxSignature } from "./types";
 
@@ -22,6 +22,12 @@ export interface InspectOptions {
   loadTimeoutMs?: number;
   /** Cancels the inspection (e.g. the upload was aborted); the load child is killed. */
   signal?: AbortSignal;
+  /**
+   * A request the model must also answer (an upload's sample request): given the signature, it
+   * returns the feeds (or throws, e.g. when they do not fit the signature); onnxruntime then runs
+   * them after loading, and a failure is reason `sample_failed`.
+   */
+  sample?: (signature: OnnxSignature) => SampleFeeds;
 }
 
 /**
@@ -43,9 +49,11 @@ export async function inspectOnnxFile(
       { path: externalData[0]!.tensor },
     );
   }
+  const sample = opts.sample?.(signature);
   await checkOnnxLoads(filePath, {
     timeoutMs: opts.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
     signal: opts.signal,
+    ...(sample ? { sample } : {}),
   });
   return signature;
 }

@@ -15,7 +15,6 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { HostTensor } from "../serving/protocol";
 import { OnnxValidationError } from "./errors";
 
 export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
@@ -32,15 +31,17 @@ export interface LoadCheckOptions {
   /** Called with the child's pid once it exists (tests use it to check it is gone). */
   onSpawn?: (pid: number) => void;
   /**
-   * Feeds to run once the session exists (a version's stored sample request, already checked
-   * against its signature): the result says whether onnxruntime ran them. The time limit covers
-   * the load and this run.
+   * Feeds to run once the session exists (a version's sample request): the check then also
+   * proves that the model answers them, and fails with reason `sample_failed` if it does not.
    */
-  sample?: Record<string, HostTensor>;
+  sample?: SampleFeeds;
 }
 
-/** How the sample run went: its time, or onnxruntime's error. */
-export type SampleRunResult = { ok: true; runMs: number } | { ok: false; message: string };
+/** onnxruntime feeds as plain data: `type` an onnxruntime tensor type, `data` its typed array. */
+export type SampleFeeds = Record<
+  string,
+  { type: string; dims: readonly number[]; data: ArrayLike<unknown> }
+>;
 
 export interface LoadCheckResult {
   inputNames: string[];
@@ -49,8 +50,8 @@ export interface LoadCheckResult {
   loadMs: number;
   /** Peak resident memory of the child process, loading included. */
   childMaxRssBytes: number;
-  /** Set when `sample` was given. */
-  sample?: SampleRunResult;
+  /** The outputs the sample produced (name and shape), when a sample was given. */
+  sampleOutputs?: Array<{ name: string; dims: number[] }>;
 }
 
 /** Message protocol: the child says "ready" once onnxruntime is imported, then one result. */
@@ -62,22 +63,24 @@ type ChildMessage =
       outputNames: string[];
       loadMs: number;
       maxRss: number;
-      sample: SampleRunResult | null;
+      sampleOutputs?: Array<{ name: string; dims: number[] }>;
     }
-  | { type: "refused"; message: string };
+  | { type: "refused"; message: string }
+  | { type: "sample_failed"; message: string };
 
 // CommonJS run with `node -e`; nothing but onnxruntime-node is needed, so this works the same
 // under tsx, vitest and the Next.js server build. Default optimisations ("all"), as serving
 // loads models: what loads here loads there (the levels made no measurable difference).
-// With MODELDECK_RUN_SAMPLE=1 the parent sends the sample's feeds after "ready" (advanced
-// serialization: typed arrays cross as they are).
+// A sample arrives as a message once the child is ready (structured clone keeps typed arrays).
 const CHILD_SOURCE = `
 "use strict";
 process.on("disconnect", () => process.exit(0));
+let receiveSample;
+const sample = new Promise((resolve) => (receiveSample = resolve));
+process.on("message", (message) => {
+  if (message && message.type === "sample") receiveSample(message.inputs);
+});
 const ort = require(process.env.MODELDECK_ORT_MODULE);
-const sample = process.env.MODELDECK_RUN_SAMPLE === "1"
-  ? new Promise((resolve) => process.once("message", (m) => resolve(m.feeds)))
-  : null;
 process.send({ type: "ready" });
 (async () => {
   const started = Date.now();
@@ -97,23 +100,28 @@ process.send({ type: "ready" });
   }
   const loadMs = Date.now() - started;
   const { inputNames, outputNames } = session;
-  let sampleResult = null;
-  if (sample) {
+  let sampleOutputs;
+  if (process.env.MODELDECK_RUN_SAMPLE === "1") {
+    const inputs = await sample;
     const feeds = {};
-    for (const [name, t] of Object.entries(await sample)) {
+    for (const name of Object.keys(inputs)) {
+      const t = inputs[name];
       feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     }
-    const ran = Date.now();
     try {
-      await session.run(feeds);
-      sampleResult = { ok: true, runMs: Date.now() - ran };
+      const results = await session.run(feeds);
+      sampleOutputs = Object.keys(results).map((name) => ({
+        name,
+        dims: Array.from(results[name].dims),
+      }));
     } catch (error) {
-      sampleResult = { ok: false, message: String((error && error.message) || error) };
+      process.send({ type: "sample_failed", message: String((error && error.message) || error) });
+      return;
     }
   }
   await session.release();
   const maxRss = process.resourceUsage().maxRSS * 1024;
-  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss, sample: sampleResult });
+  process.send({ type: "loaded", inputNames, outputNames, loadMs, maxRss, sampleOutputs });
 })().catch((error) => {
   process.send({ type: "refused", message: String((error && error.message) || error) });
 });
@@ -180,6 +188,7 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
   const child = spawn(process.execPath, ["-e", CHILD_SOURCE], {
     env,
     stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // Structured clone: a sample's typed arrays (BigInt64Array included) arrive as they are.
     serialization: "advanced",
   });
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);
@@ -212,18 +221,16 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
     child.on("message", (message: ChildMessage) => {
       if (message.type === "ready") {
         ready = true;
-        clearTimeout(timer);
         if (opts.sample) {
-          child.send({ type: "sample", feeds: opts.sample }, (error) => {
-            if (error)
-              finish(new Error(`Could not hand the sample request over: ${error.message}`));
-          });
+          // An error here means the child is gone; its exit handler reports why.
+          child.send({ type: "sample", inputs: opts.sample }, () => undefined);
         }
+        clearTimeout(timer);
         timer = setTimeout(() => {
           finish(
             new OnnxValidationError(
               "load_timeout",
-              `onnxruntime did not finish loading the model within ${formatSeconds(timeoutMs)}; it was stopped. A model this slow to load is not accepted.`,
+              `onnxruntime did not finish loading the model${opts.sample ? " and running its sample request" : ""} within ${formatSeconds(timeoutMs)}; it was stopped. A model this slow to load is not accepted.`,
             ),
           );
         }, timeoutMs);
@@ -233,14 +240,17 @@ function runChild(file: string, timeoutMs: number, opts: LoadCheckOptions) {
           outputNames: message.outputNames,
           loadMs: message.loadMs,
           childMaxRssBytes: message.maxRss,
-          ...(message.sample
-            ? {
-                sample: message.sample.ok
-                  ? message.sample
-                  : { ok: false, message: cleanRuntimeMessage(message.sample.message, file) },
-              }
-            : {}),
+          ...(message.sampleOutputs ? { sampleOutputs: message.sampleOutputs } : {}),
         });
+      } else if (message.type === "sample_failed") {
+        const runtime = cleanRuntimeMessage(message.message, file);
+        finish(
+          new OnnxValidationError(
+            "sample_failed",
+            `onnxruntime loads this model, but the sample request fails on it: ${runtime}`,
+            { runtimeMessage: runtime },
+          ),
+        );
       } else if (message.type === "refused") {
         const runtime = cleanRuntimeMessage(message.message, file);
         finish(

@@ -16,6 +16,8 @@ export const MODEL_EVENT_TYPES = [
   "model.updated",
   "model.deleted",
   "version.created",
+  /** a version's editable facts changed (its sample request): serving reloads it if it serves it */
+  "version.updated",
   "version.archived",
   "version.unarchived",
   "alias.moved",

@@ -31,6 +31,7 @@ export {
 export * from "./events";
 export * from "./models";
 export * from "./names";
+export { checkSampleRequest, setSampleRequest, type CheckedSampleRequest } from "./sample-request";
 export {
   type ActorRef,
   type AliasHistoryView,

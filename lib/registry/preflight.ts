@@ -19,7 +19,8 @@ import type { PrismaClient } from "../db/generated/client";
 import { isOnnxValidationError } from "../onnx/errors";
 import { checkOnnxLoads } from "../onnx/load-check";
 import type { OnnxSignature } from "../onnx/types";
-import { InferenceInputError, prepareInferRequest, type HostTensor } from "../serving/protocol";
+import { InferenceInputError, type HostTensor } from "../serving/protocol";
+import { sampleFeeds } from "../serving/sample-request";
 import type { ArtifactStore } from "../storage";
 import {
   assertMayChangeAlias,
@@ -124,7 +125,7 @@ export async function preflightArtifact(
   let feeds: Record<string, HostTensor> | undefined;
   if (hasSample) {
     try {
-      feeds = prepareInferRequest(target.sampleRequest, target.signature).inputs;
+      feeds = sampleFeeds(target.sampleRequest, target.signature);
     } catch (error) {
       if (!(error instanceof InferenceInputError)) throw error;
       return result(
@@ -163,25 +164,25 @@ export async function preflightArtifact(
       });
     } catch (error) {
       if (!isOnnxValidationError(error)) throw error;
+      if (error.reason === "sample_failed") {
+        return result(
+          "failed",
+          "sample",
+          `It loads, but its stored sample request fails: ${String(error.details?.runtimeMessage ?? error.message)}`,
+          null,
+          "failed",
+        );
+      }
       return result("failed", "load", error.message, null, hasSample ? "failed" : "none");
-    }
-    if (loaded.sample && !loaded.sample.ok) {
-      return result(
-        "failed",
-        "sample",
-        `It loads (${loaded.loadMs} ms), but its stored sample request fails: ${loaded.sample.message}`,
-        loaded.loadMs,
-        "failed",
-      );
     }
     return result(
       "passed",
       null,
-      loaded.sample
-        ? `onnxruntime loaded it in ${loaded.loadMs} ms and ran its sample request in ${loaded.sample.runMs} ms.`
+      feeds
+        ? `onnxruntime loaded it in ${loaded.loadMs} ms and ran its sample request.`
         : `onnxruntime loaded it in ${loaded.loadMs} ms (it has no sample request to run).`,
       loaded.loadMs,
-      loaded.sample ? "ran" : "none",
+      feeds ? "ran" : "none",
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

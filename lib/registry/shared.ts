@@ -1,6 +1,7 @@
 import { notFound } from "../api/errors";
 import type { Actor } from "../audit";
 import type { Prisma } from "../db/generated/client";
+import { orderedSampleRequest, type SampleRequest } from "../serving/sample-request";
 import { isProtectedAlias, isValidModelName } from "./names";
 
 /** Shared pieces of lib/registry: transaction settings, the model lock, row → view mappers. */
@@ -168,6 +169,11 @@ export type VersionView = {
 export type VersionDetail = VersionView & {
   /** the opaque signature JSON stored at upload (produced by lib/onnx) */
   signature: unknown;
+  /**
+   * An inference request (Open Inference Protocol) the version answers: serving's warm-up, the
+   * documented and "Try it" example; null when none is stored (lib/registry/sample-request.ts)
+   */
+  sampleRequest: SampleRequest | null;
 };
 
 export const versionSelect = {
@@ -199,6 +205,7 @@ export const versionSelect = {
 export const versionDetailSelect = {
   ...versionSelect,
   signature: true,
+  sampleRequest: true,
 } satisfies Prisma.ModelVersionSelect;
 
 type VersionRow = Prisma.ModelVersionGetPayload<{ select: typeof versionSelect }>;
@@ -231,7 +238,13 @@ export function toVersionView(row: VersionRow): VersionView {
 export function toVersionDetail(
   row: Prisma.ModelVersionGetPayload<{ select: typeof versionDetailSelect }>,
 ): VersionDetail {
-  return { ...toVersionView(row), signature: row.signature };
+  return {
+    ...toVersionView(row),
+    signature: row.signature,
+    // Checked against sampleRequestSchema before it was stored (sample-request.ts).
+    sampleRequest:
+      row.sampleRequest === null ? null : orderedSampleRequest(row.sampleRequest as SampleRequest),
+  };
 }
 
 export type AliasView = {

@@ -7,13 +7,23 @@ import { isOnnxValidationError } from "../onnx/errors";
 import { Readable } from "node:stream";
 import type { ArtifactStore, StagedArtifact } from "../storage";
 import { readUpload } from "../uploads";
+import { SAMPLE_REQUEST_MAX_BYTES } from "../serving/sample-request";
 import { getModel } from "./models";
 import { tagsSchema } from "./names";
+import {
+  checkSampleRequest,
+  parseSampleRequestText,
+  sampleRunError,
+  type CheckedSampleRequest,
+} from "./sample-request";
 import type { VersionDetail } from "./shared";
 import { assertNewContent, createVersion, type LineageInput } from "./versions";
 
-/** Metadata an upload may carry beside the file (multipart fields, query or X-ModelDeck-* headers). */
-export const UPLOAD_FIELDS = ["description", "tags", "source"] as const;
+/**
+ * Metadata an upload may carry beside the file (multipart fields, query or X-ModelDeck-*
+ * headers). `sampleRequest` is JSON text: an inference request the model answers.
+ */
+export const UPLOAD_FIELDS = ["description", "tags", "source", "sampleRequest"] as const;
 
 export type UploadVersionInput = {
   modelName: string;
@@ -61,6 +71,8 @@ export async function uploadVersion(
     maxBytes: input.maxBytes,
     store,
     fields: UPLOAD_FIELDS,
+    // Room for a sample request; the other fields are short.
+    limits: { maxFieldBytes: SAMPLE_REQUEST_MAX_BYTES },
   });
   return registerStagedVersion(db, store, actor, staged, {
     modelName: input.modelName,
@@ -68,6 +80,7 @@ export async function uploadVersion(
     description: fields.description ?? null,
     tags: fields.tags,
     source: fields.source ?? null,
+    sampleRequestText: fields.sampleRequest,
     lineage: { kind: "upload" },
     ipAddress: input.ipAddress,
     signal: input.request.signal,
@@ -81,6 +94,8 @@ export type StagedVersionInput = {
   /** comma-separated, as an upload carries them */
   tags?: string;
   source?: string | null;
+  /** The upload's `sampleRequest` field (JSON text); blank or absent: none. */
+  sampleRequestText?: string;
   lineage: LineageInput;
   ipAddress?: string | null;
   signal?: AbortSignal;
@@ -88,8 +103,8 @@ export type StagedVersionInput = {
 
 /**
  * The second half of every new version (upload, retrain, import): prove the staged bytes are
- * a new, loadable ONNX model, record the version, then publish the file. The staged copy is
- * discarded on any failure.
+ * a new, loadable ONNX model (that answers its sample request, when one is given), record the
+ * version, then publish the file. The staged copy is discarded on any failure.
  *
  * Ordering keeps "no row without a file, no file without a row": nothing is published until
  * the row exists; if publishing then fails, the row is taken back in a second transaction.
@@ -106,10 +121,24 @@ export async function registerStagedVersion(
   let version: VersionDetail;
   try {
     const tags = parseTags(input.tags);
+    const sampleText = input.sampleRequestText?.trim();
+    const sampleValue = sampleText ? parseSampleRequestText(sampleText) : undefined;
     await assertNewContent(db, input.modelName, staged.sha256);
+    let sample: CheckedSampleRequest | null = null;
     const signature = await inspectOnnxFile(staged.tempPath, {
       signal: input.signal,
+      ...(sampleValue !== undefined
+        ? {
+            sample: (sig) => {
+              sample = checkSampleRequest(sampleValue, sig);
+              return sample.feeds;
+            },
+          }
+        : {}),
     }).catch((error: unknown) => {
+      if (isOnnxValidationError(error) && error.reason === "sample_failed") {
+        throw sampleRunError(error);
+      }
       if (isOnnxValidationError(error)) {
         throw new ApiError("unprocessable", error.message, { reason: error.reason });
       }
@@ -129,6 +158,7 @@ export async function registerStagedVersion(
         tags,
         source: input.source ?? null,
         lineage: input.lineage,
+        sampleRequest: sample,
       },
       input.ipAddress,
     );

@@ -48,6 +48,8 @@ export type CreateVersionInput = {
   tags?: string[];
   source?: string | null;
   lineage?: LineageInput;
+  /** A sample request already checked against this signature and run (sample-request.ts). */
+  sampleRequest?: { request: unknown; sha256: string } | null;
 };
 
 const sha256Schema = z
@@ -210,6 +212,12 @@ export async function createVersion(
         originalFilename,
         lineageKind,
         parentVersionId,
+        ...(input.sampleRequest
+          ? {
+              sampleRequest: input.sampleRequest.request as Prisma.InputJsonObject,
+              sampleRequestSha256: input.sampleRequest.sha256,
+            }
+          : {}),
         createdByType: actor.type,
         createdById: actor.id ?? null,
         createdByLabel: actor.label,
@@ -240,6 +248,7 @@ export async function createVersion(
         originalFilename,
         source,
         lineage: { kind: lineageKind, parentVersion: parentNumber },
+        sampleRequestSha256: input.sampleRequest?.sha256 ?? null,
       },
       ipAddress,
     });

@@ -1,12 +1,12 @@
 import type { PrismaClient } from "../db/generated/client";
 import { liveInstances } from "../system/heartbeat";
-import { aliasesIn } from "./status";
+import { heartbeatModelIn, type ServingHeartbeatModel } from "./status";
 
 /**
  * Whether what the registry says is what serving serves: for each alias of a set of models,
  * on how many live serving instances its target version is not served, and why. Read from
- * what serving reports — heartbeats (alias → version each instance serves) and load events
- * (why a version did not load) — so any web replica answers without asking serving. The model
+ * what serving reports — heartbeats (alias → version each instance serves, and the aliases it
+ * cannot answer with their load errors) and load events (why a version did not load) — so any web replica answers without asking serving. The model
  * page's alias cards, the models list, the Overview and system health all show this one answer.
  */
 
@@ -110,23 +110,30 @@ export async function getAliasServing(
 
   const served = instances.map((i) => ({
     instanceId: i.instanceId,
-    byModel: new Map<string, Record<string, number>>(),
+    byModel: new Map<string, ServingHeartbeatModel>(),
     info: i.info,
   }));
-  const aliasesOf = (s: (typeof served)[number], model: string) => {
-    let map = s.byModel.get(model);
-    if (!map) s.byModel.set(model, (map = aliasesIn(s.info, model)));
-    return map;
+  const reportOf = (s: (typeof served)[number], model: string) => {
+    let report = s.byModel.get(model);
+    if (!report) s.byModel.set(model, (report = heartbeatModelIn(s.info, model)));
+    return report;
   };
 
   const states = aliases.map((a) => {
     const view: AliasServing = { ...base(a), state: "served" };
     const instead = new Set<number>();
-    let newestFailure: { at: Date; instanceId: string } | null = null;
+    let newestFailure: { at: Date; instanceId: string; message: string | null } | null = null;
     const recentlyMoved = now.getTime() - a.updatedAt.getTime() < SWITCH_GRACE_MS;
     for (const s of served) {
-      const reported = aliasesOf(s, a.model.name)[a.name];
-      const failed = failedAt(a.versionId, s.instanceId);
+      const report = reportOf(s, a.model.name);
+      const reported = report.aliases[a.name];
+      // The instance's own word (its heartbeat) first, then the load events it recorded.
+      const unavailable = report.unavailable.find(
+        (u) => u.alias === a.name && u.versionId === a.versionId && u.state === "failed",
+      );
+      const failed = unavailable
+        ? new Date(unavailable.failedAt ?? now.toISOString())
+        : failedAt(a.versionId, s.instanceId);
       if (reported === a.version.version && !failed) continue;
       if (!failed && recentlyMoved) {
         view.switchingOn++;
@@ -135,7 +142,11 @@ export async function getAliasServing(
       view.notServedOn++;
       if (reported !== undefined && reported !== a.version.version) instead.add(reported);
       if (failed && (!newestFailure || failed > newestFailure.at)) {
-        newestFailure = { at: failed, instanceId: s.instanceId };
+        newestFailure = {
+          at: failed,
+          instanceId: s.instanceId,
+          message: unavailable?.error ?? null,
+        };
       }
     }
     view.servedInstead = [...instead].sort((x, y) => x - y);
@@ -146,7 +157,7 @@ export async function getAliasServing(
 
   // The messages of the failures that explain something (one row each).
   const wanted = states.flatMap((s) =>
-    s.newestFailure
+    s.newestFailure && s.newestFailure.message === null
       ? [
           {
             versionId: s.view.versionId,
@@ -169,7 +180,7 @@ export async function getAliasServing(
     if (!newestFailure) continue;
     const key = `${view.versionId}|${newestFailure.instanceId}|${newestFailure.at.getTime()}`;
     view.error = {
-      message: messageOf.get(key) ?? "no message recorded",
+      message: newestFailure.message ?? messageOf.get(key) ?? "no message recorded",
       at: newestFailure.at.toISOString(),
       instanceId: newestFailure.instanceId,
     };

@@ -3,6 +3,7 @@ import { predictionReadoutOf, type PredictionReadout } from "../onnx/readout";
 import type { OnnxSignature } from "../onnx/types";
 import { DynamicBatcher, type BatchResult, type Tensors } from "./batcher";
 import { allocate, isBatchable, type OrtType } from "./protocol";
+import { SYNTHETIC_WARM_UP } from "./sample-request";
 import type { ServingSettings } from "./settings";
 
 /**
@@ -18,7 +19,31 @@ export type VersionIdentity = {
   versionId: string;
   version: number;
   sha256: string;
+  /** Digest of the sample request it was warmed up with (null: none stored, synthetic warm-up). */
+  sampleRequestSha256: string | null;
 };
+
+/** How a loaded version was warmed up (Triton's `model_warmup`, with a fallback). */
+export type WarmUp = {
+  /** `sample`: the version's stored sample request; `synthetic`: a request made from its signature. */
+  source: "sample" | "synthetic";
+  /**
+   * Set when the synthetic request failed. Not a load failure: onnxruntime created the session,
+   * and a model may rightly refuse zeros or length-1 dimensions yet answer real requests.
+   */
+  warning: string | null;
+};
+
+/** A version that cannot be served: its session could not be created, or its sample failed. */
+export class VersionLoadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "VersionLoadError";
+  }
+}
+
+/** Warm-up failures are recorded by the caller; onnxruntime's own error log would repeat them. */
+const QUIET_RUN: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
 
 export type SessionOptions = {
   /** onnxruntime intra-op threads (0 = onnxruntime's default, one per core). */
@@ -42,6 +67,7 @@ export class ServedVersion {
     private readonly session: ort.InferenceSession,
     settings: ServingSettings,
     readonly loadMs: number,
+    readonly warmUp: WarmUp,
   ) {
     this.batchable = isBatchable(signature);
     const readout = id.task === "other" ? null : predictionReadoutOf(signature, id.task);
@@ -52,9 +78,11 @@ export class ServedVersion {
   }
 
   /**
-   * Creates the session from the artifact's bytes and warms it up with a synthetic request
-   * (the first run allocates and plans; no client should pay for that). Throws when the
-   * model does not load or the warm-up fails.
+   * Creates the session from the artifact's bytes and warms it up (the first run allocates and
+   * plans; no client should pay for that): with `sample`, the feeds of the version's stored
+   * sample request, else with a synthetic request from the signature. Throws VersionLoadError
+   * when the session cannot be created or the sample fails; a failing synthetic request only
+   * leaves a warning (`warmUp.warning`).
    */
   static async load(
     id: VersionIdentity,
@@ -62,21 +90,46 @@ export class ServedVersion {
     bytes: Uint8Array,
     settings: ServingSettings,
     options: SessionOptions = {},
+    sample: Tensors | null = null,
   ): Promise<ServedVersion> {
     const started = performance.now();
-    const session = await ort.InferenceSession.create(bytes, {
-      graphOptimizationLevel: "all",
-      executionMode: "sequential",
-      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-    });
-    const served = new ServedVersion(id, signature, session, settings, performance.now() - started);
+    let session: ort.InferenceSession;
     try {
-      await served.runSession(warmUpInputs(signature));
+      session = await ort.InferenceSession.create(bytes, {
+        graphOptimizationLevel: "all",
+        executionMode: "sequential",
+        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      });
+    } catch (error) {
+      throw new VersionLoadError(`onnxruntime cannot create a session: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    const loadMs = performance.now() - started;
+    let warmUp: WarmUp;
+    try {
+      if (sample) {
+        try {
+          await runOn(session, sample, QUIET_RUN);
+        } catch (error) {
+          throw new VersionLoadError(`Its stored sample request failed: ${messageOf(error)}`, {
+            cause: error,
+          });
+        }
+        warmUp = { source: "sample", warning: null };
+      } else {
+        warmUp = { source: "synthetic", warning: null };
+        try {
+          await runOn(session, warmUpInputs(signature), QUIET_RUN);
+        } catch (error) {
+          warmUp.warning = `The warm-up with ${SYNTHETIC_WARM_UP} failed: ${messageOf(error)}`;
+        }
+      }
     } catch (error) {
       await session.release();
-      throw new Error(`Warm-up request failed: ${(error as Error).message}`);
+      throw error;
     }
-    return served;
+    return new ServedVersion(id, signature, session, settings, loadMs, warmUp);
   }
 
   updateSettings(settings: ServingSettings): void {
@@ -118,18 +171,30 @@ export class ServedVersion {
     return this.disposed;
   }
 
-  private async runSession(inputs: Tensors): Promise<Tensors> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(inputs)) {
-      feeds[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as never, t.dims);
-    }
-    const results = await this.session.run(feeds);
-    const out: Tensors = {};
-    for (const [name, value] of Object.entries(results)) {
-      out[name] = { type: value.type as OrtType, dims: [...value.dims], data: value.data as never };
-    }
-    return out;
+  private runSession(inputs: Tensors): Promise<Tensors> {
+    return runOn(this.session, inputs);
   }
+}
+
+async function runOn(
+  session: ort.InferenceSession,
+  inputs: Tensors,
+  options?: ort.InferenceSession.RunOptions,
+): Promise<Tensors> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    feeds[name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as never, t.dims);
+  }
+  const results = options ? await session.run(feeds, options) : await session.run(feeds);
+  const out: Tensors = {};
+  for (const [name, value] of Object.entries(results)) {
+    out[name] = { type: value.type as OrtType, dims: [...value.dims], data: value.data as never };
+  }
+  return out;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Zeros (or empty strings) of the declared shape, symbolic dimensions set to 1. */

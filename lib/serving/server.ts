@@ -14,7 +14,12 @@ import {
   signatureMetadata,
   type PreparedRequest,
 } from "./protocol";
-import { parseSelector, ServingNotFoundError, type ModelRouter } from "./router";
+import {
+  parseSelector,
+  ServingNotFoundError,
+  ServingUnavailableError,
+  type ModelRouter,
+} from "./router";
 import type { ServedVersion } from "./served-version";
 
 /**
@@ -30,6 +35,10 @@ import type { ServedVersion } from "./served-version";
  *   POST /v2/models/{name}[/versions/{v}]/predict              simple form: {"rows": [...]}
  *
  * `{v}` is a version number or an alias name; without it the `production` alias answers.
+ * A model, alias or version that does not exist is a 404 (`model_not_found`); one that exists
+ * but cannot answer here (its load failed, or it is still loading) is a 503
+ * (`model_unavailable`, naming the version and why, with `Retry-After` when a retry is planned),
+ * and its ready endpoint says `ready: false` with that `reason`.
  */
 export const SERVER_NAME = "modeldeck";
 export const SERVER_VERSION = "0.1.0";
@@ -139,14 +148,28 @@ function send(res: http.ServerResponse, reply: Reply, requestId: string) {
   res.end(body);
 }
 
-/** OIP error body: `{"error": message}`; `code` is ours, for programs. */
+/** OIP error body: `{"error": message}`; `code` (and any `extra` fields) are ours, for programs. */
 function errorReply(
   status: number,
   code: string,
   message: string,
   headers?: Record<string, string>,
+  extra?: Record<string, unknown>,
 ): Reply {
-  return { status, body: { error: message, code }, headers };
+  return { status, body: { error: message, code, ...extra }, headers };
+}
+
+/** 503 model_unavailable: the version exists but cannot answer here; says which and why. */
+function unavailableReply(error: ServingUnavailableError): Reply {
+  return errorReply(
+    503,
+    "model_unavailable",
+    error.message,
+    error.retryAfterSeconds === null
+      ? undefined
+      : { "retry-after": String(error.retryAfterSeconds) },
+    { version: String(error.version), reason: error.reason },
+  );
 }
 
 async function handle(
@@ -202,8 +225,24 @@ async function handle(
       served = await deps.router.acquire(model, selector);
     } catch (error) {
       if (error instanceof ServingNotFoundError) {
-        if (action === "ready") return { status: 200, body: { name: model, ready: false } };
+        if (action === "ready") {
+          return { status: 200, body: { name: model, ready: false, reason: error.message } };
+        }
         return errorReply(404, "model_not_found", error.message);
+      }
+      if (error instanceof ServingUnavailableError) {
+        if (action === "ready") {
+          return {
+            status: 200,
+            body: {
+              name: model,
+              version: String(error.version),
+              ready: false,
+              reason: error.message,
+            },
+          };
+        }
+        return unavailableReply(error);
       }
       throw error;
     }
@@ -262,6 +301,7 @@ async function infer(
         addressed = error.addressed;
         throw new HttpError(404, "model_not_found", error.message);
       }
+      if (error instanceof ServingUnavailableError) req.resume();
       throw error;
     }
     body = await readJsonBody(req, deps.maxBodyBytes);
@@ -384,6 +424,7 @@ function failureReply(
 ): Reply {
   if (error instanceof HttpError)
     return errorReply(error.status, error.code, error.message, error.headers);
+  if (error instanceof ServingUnavailableError) return unavailableReply(error);
   if (error instanceof InferenceInputError)
     return errorReply(error.status, error.code, error.message);
   if (error instanceof QueueFullError) {

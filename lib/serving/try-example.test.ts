@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  exampleFor,
   exampleInferRequest,
   examplePredictRequest,
   exampleRequest,
   prettyJson,
+  samplePredictRequest,
   simpleInput,
   trySignatureOf,
   type TrySignature,
@@ -78,5 +80,62 @@ describe("prettyJson", () => {
       '{\n  "a": [1, 2],\n  "b": [\n    {\n      "c": "x"\n    }\n  ],\n  "d": {},\n  "e": []\n}',
     );
     expect(JSON.parse(exampleRequest(v2, "infer"))).toEqual(exampleInferRequest(v2));
+  });
+});
+
+describe("exampleFor", () => {
+  const sample = {
+    inputs: [{ name: "features", shape: [2, 4], datatype: "FP32", data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+  };
+
+  it("offers the stored sample request, in both forms", () => {
+    const infer = exampleFor(
+      { signature: v2, sampleRequest: sample, warmUpWarning: null },
+      "infer",
+    );
+    expect(infer).toEqual({ body: prettyJson(sample), source: "sample", note: null });
+    const predict = exampleFor(
+      { signature: v2, sampleRequest: sample, warmUpWarning: "ignored: a sample exists" },
+      "predict",
+    );
+    expect(predict.source).toBe("sample");
+    expect(JSON.parse(predict.body)).toEqual({
+      rows: [
+        { sepal_length: 1, sepal_width: 2, petal_length: 3, petal_width: 4 },
+        { sepal_length: 5, sepal_width: 6, petal_length: 7, petal_width: 8 },
+      ],
+    });
+  });
+
+  it("falls back to the signature's example, unless the synthetic warm-up failed", () => {
+    expect(
+      exampleFor({ signature: v2, sampleRequest: null, warmUpWarning: null }, "infer"),
+    ).toEqual({ body: exampleRequest(v2, "infer"), source: "synthetic", note: null });
+    const none = exampleFor(
+      {
+        signature: v2,
+        sampleRequest: null,
+        warmUpWarning: "The warm-up with a synthetic request failed: Pad reflect needs 2.",
+      },
+      "infer",
+    );
+    expect(none).toMatchObject({ body: "", source: "none" });
+    expect(none.note).toBe(
+      "No example: the warm-up with a synthetic request failed: Pad reflect needs 2. An example " +
+        "built from the signature would fail the same way: write a request this version " +
+        "answers, or store a sample request on its version page.",
+    );
+  });
+
+  it("has no rows for a sample the simple form cannot take", () => {
+    const tensors: TrySignature = {
+      inputs: [{ name: "x", kind: "tensor", dtype: "float32", shape: [1, "n"] }],
+    };
+    const wav = { inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] };
+    expect(samplePredictRequest(wav, tensors)).toBeNull();
+    // The predict form then falls back to the signature's (which the panel says needs tensors).
+    expect(
+      exampleFor({ signature: tensors, sampleRequest: wav, warmUpWarning: null }, "predict"),
+    ).toMatchObject({ source: "synthetic" });
   });
 });

@@ -1,10 +1,13 @@
 /**
- * Example inference requests built from a version's signature, for the "Try it" panel: one
- * tensor per input for the Open Inference Protocol form, one row for the simple form. Pure and
- * client-safe (the panel rebuilds them in the browser when the target changes).
+ * Example inference requests for the "Try it" panel and a version's page: the version's stored
+ * sample request when it has one (a request it is known to answer), else one built from its
+ * signature (one tensor per input for the Open Inference Protocol form, one row for the simple
+ * form), unless that synthetic request already failed at warm-up. Pure and client-safe (the
+ * panel rebuilds them in the browser when the target changes).
  */
 import type { OnnxDim } from "../onnx/types";
 import { oipDatatypeOf } from "./protocol";
+import type { SampleRequest } from "./sample-request";
 
 /** The part of a signature an example needs (what the page sends to the browser). */
 export type TrySignature = {
@@ -128,6 +131,75 @@ export function exampleRequest(signature: TrySignature, form: "infer" | "predict
   return prettyJson(
     form === "infer" ? exampleInferRequest(signature) : examplePredictRequest(signature),
   );
+}
+
+/** What an example is made from, per version. */
+export type TryExample = {
+  signature: TrySignature | null;
+  /** The version's stored sample request, if any. */
+  sampleRequest: SampleRequest | null;
+  /** Serving's warning when the synthetic warm-up request failed on this version. */
+  warmUpWarning: string | null;
+};
+
+export type ExampleBody = {
+  /** The request to prefill ("" when there is no honest example to offer). */
+  body: string;
+  source: "sample" | "synthetic" | "none";
+  /** Said beside the request: why there is no example, or where it comes from. */
+  note: string | null;
+};
+
+/**
+ * The simple form's rows from a sample request, when the model takes the simple form and the
+ * sample's tensor for that input is numeric: the tensor split into rows of F values (keyed by
+ * feature name when the model names its features).
+ */
+export function samplePredictRequest(
+  sample: SampleRequest,
+  signature: TrySignature,
+): { rows: Array<unknown[] | Record<string, unknown>> } | null {
+  const simple = simpleInput(signature);
+  if (!simple.ok) return null;
+  const input = sample.inputs.find((i) => i.name === signature.inputs[0]!.name);
+  if (!input) return null;
+  const values = (input.data as unknown[]).flat(8);
+  if (values.length === 0 || values.length % simple.width !== 0) return null;
+  const names = featureNamesOf(signature, simple.width);
+  const rows: Array<unknown[] | Record<string, unknown>> = [];
+  for (let at = 0; at < values.length; at += simple.width) {
+    const row = values.slice(at, at + simple.width);
+    rows.push(names ? Object.fromEntries(names.map((n, i) => [n, row[i]])) : row);
+  }
+  return { rows };
+}
+
+/**
+ * The example to offer for a version: its sample request; else the synthetic one, unless
+ * serving reported that the synthetic request failed at warm-up (then none, and why).
+ */
+export function exampleFor(example: TryExample, form: "infer" | "predict"): ExampleBody {
+  const { signature, sampleRequest, warmUpWarning } = example;
+  if (sampleRequest) {
+    if (form === "infer") {
+      return { body: prettyJson(sampleRequest), source: "sample", note: null };
+    }
+    const rows = signature ? samplePredictRequest(sampleRequest, signature) : null;
+    if (rows) return { body: prettyJson(rows), source: "sample", note: null };
+  }
+  if (warmUpWarning) {
+    const why = warmUpWarning.replace(/[.\s]+$/, "");
+    return {
+      body: "",
+      source: "none",
+      note:
+        `No example: ${why.charAt(0).toLowerCase()}${why.slice(1)}. An example built from the signature ` +
+        "would fail the same way: write a request this version answers, or store a sample " +
+        "request on its version page.",
+    };
+  }
+  if (!signature) return { body: "", source: "none", note: null };
+  return { body: exampleRequest(signature, form), source: "synthetic", note: null };
 }
 
 /**

@@ -109,7 +109,8 @@ const heartbeat = startHeartbeat(
     url: `http://${config.host}:${config.servingPort}`,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     listening: listener.connected,
-    models: router.snapshot().map((m) => ({ model: m.model, aliases: m.aliases })),
+    // ServingHeartbeatModel[] (lib/serving/status.ts): what the web shows per model and version.
+    models: router.snapshot(),
     predictionLog: predictionLog?.stats ?? null,
   }),
   (error) => log.warn({ err: error }, "heartbeat failed"),

@@ -5,6 +5,7 @@ import {
   reasonSchema,
   tagsSchema,
 } from "../../registry/names";
+import { SAMPLE_REQUEST_MAX_BYTES, sampleRequestSchema } from "../../serving/sample-request";
 import { defineContract, ErrorResponse, registry, z } from "../contract";
 
 /** The model registry under /api/v1/models: models, versions, aliases, approvals. */
@@ -68,6 +69,24 @@ const versionFields = {
   aliases: z.array(z.string()),
 };
 const Version = registry.register("ModelVersion", z.object(versionFields));
+
+// Rebuilt here (contract.ts extends zod with .openapi(); lib/serving's schema may load first).
+const SampleRequest = registry.register(
+  "SampleRequest",
+  z
+    .object(sampleRequestSchema.shape)
+    .strict()
+    .openapi({
+      description:
+        "An Open Inference Protocol inference request body (`inputs`: name, shape, datatype, data; optional `outputs`, `id`, `parameters`) " +
+        `that the version answers, at most ${SAMPLE_REQUEST_MAX_BYTES} bytes of JSON. Serving warms the version up with it ` +
+        "(else with a synthetic request made from the signature, whose failure is only a warning), and it is the version's documented and Try-it example.",
+      example: {
+        inputs: [{ name: "features", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }],
+      },
+    }),
+);
+
 const VersionDetail = registry.register(
   "ModelVersionDetail",
   z.object({
@@ -75,6 +94,9 @@ const VersionDetail = registry.register(
     signature: z.unknown().openapi({
       description:
         "Inputs, outputs (name, dtype, shape with symbolic dims), opsets, producer, node and parameter counts, metadata.",
+    }),
+    sampleRequest: SampleRequest.nullable().openapi({
+      description: "The version's sample request, or null when none is stored.",
     }),
   }),
 );
@@ -251,8 +273,10 @@ registry.registerPath({
   operationId: "uploadVersion",
   summary: "Upload a new version (ONNX file)",
   description:
-    "Send `multipart/form-data` with the file in the field `file` (and optional fields `description`, `tags` comma-separated, `source`), " +
-    "or the raw file as `application/octet-stream` with the same metadata in the query string or `X-ModelDeck-Description` / `-Tags` / `-Source` / `-Filename` headers. " +
+    "Send `multipart/form-data` with the file in the field `file` (and optional fields `description`, `tags` comma-separated, `source`, `sampleRequest`), " +
+    "or the raw file as `application/octet-stream` with the same metadata in the query string or `X-ModelDeck-Description` / `-Tags` / `-Source` / `-Filename` headers " +
+    "(`sampleRequest` in the query string only). " +
+    "`sampleRequest` is a SampleRequest as JSON text: it must fit the model's signature (400) and onnxruntime must answer it (422). " +
     "The body is streamed to the artifact store and hashed on the way; the model is parsed and loaded in onnxruntime before a version exists. " +
     "Requires the `models:write` permission.",
   tags: ["Versions"],
@@ -268,6 +292,10 @@ registry.registerPath({
             description: z.string().optional(),
             tags: z.string().optional(),
             source: z.string().optional(),
+            sampleRequest: z
+              .string()
+              .optional()
+              .openapi({ description: "A SampleRequest as JSON text." }),
           }),
         },
         "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) },
@@ -282,7 +310,10 @@ registry.registerPath({
     ...Object.fromEntries(
       (
         [
-          [400, "No file, several files, or invalid metadata."],
+          [
+            400,
+            "No file, several files, or invalid metadata (a sample request that is not JSON or does not fit the signature).",
+          ],
           [401, "No valid session or API token."],
           [403, "The role lacks models:write."],
           [404, "No such model."],
@@ -291,7 +322,7 @@ registry.registerPath({
           [415, "Neither multipart/form-data nor application/octet-stream."],
           [
             422,
-            "Not a loadable ONNX model (empty, truncated, corrupt, external data, refused by onnxruntime).",
+            "Not a loadable ONNX model (empty, truncated, corrupt, external data, refused by onnxruntime), or its sample request fails on it.",
           ],
         ] as const
       ).map(([code, description]) => [
@@ -326,6 +357,39 @@ export const updateVersionStatus = defineContract({
   params: versionParams,
   body: z.object({ status: z.enum(["ready", "archived"]) }).strict(),
   response: z.object({ version: Version }),
+});
+
+export const setSampleRequest = defineContract({
+  method: "put",
+  path: "/api/v1/models/{name}/versions/{version}/sample-request",
+  operationId: "setSampleRequest",
+  summary: "Store (or replace) a version's sample request",
+  description:
+    "The request must fit the version's signature (400, naming the input) and onnxruntime must answer it on the version's artifact (422). " +
+    "Serving instances that serve the version reload it and warm it up with the request; it becomes the version's example.",
+  tags: ["Versions"],
+  scope: "models:write",
+  extraErrors: {
+    404: "No such model or version.",
+    422: "onnxruntime does not answer the request (its error is in the message).",
+  },
+  params: versionParams,
+  body: z.object({ sampleRequest: SampleRequest }).strict(),
+  response: z.object({ version: VersionDetail }),
+});
+
+export const clearSampleRequest = defineContract({
+  method: "delete",
+  path: "/api/v1/models/{name}/versions/{version}/sample-request",
+  operationId: "clearSampleRequest",
+  summary: "Remove a version's sample request",
+  description:
+    "Serving then warms the version up with a synthetic request again (a failure of it is a warning, not a load failure).",
+  tags: ["Versions"],
+  scope: "models:write",
+  extraErrors: { 404: "No such model or version.", 409: "The version has no sample request." },
+  params: versionParams,
+  response: z.object({ version: VersionDetail }),
 });
 
 registry.registerPath({

@@ -18,6 +18,34 @@ const ServingSettings = registry.register(
   }),
 );
 
+const ServedVersionReport = z.object({
+  version: z.number().int(),
+  versionId: z.string(),
+  loadedAt: z.string(),
+  loadMs: z.number(),
+  batchable: z.boolean(),
+  warmUp: z.enum(["sample", "synthetic"]).openapi({
+    description: "What it was warmed up with: its stored sample request, or a synthetic request.",
+  }),
+  warning: z.string().nullable().openapi({
+    description: "Set when the synthetic warm-up failed; the version is served all the same.",
+  }),
+});
+
+const UnavailableAliasReport = z.object({
+  alias: z.string(),
+  version: z.number().int().openapi({ description: "The version the alias points at." }),
+  versionId: z.string(),
+  state: z.enum(["loading", "failed"]),
+  error: z.string().nullable().openapi({ description: "Why the load failed." }),
+  failedAt: z.string().nullable(),
+  retryAt: z.string().nullable().openapi({ description: "When the instance loads it again." }),
+  servedInstead: z.number().int().nullable().openapi({
+    description:
+      "The version still answering the alias there; null: requests get 503 model_unavailable.",
+  }),
+});
+
 const ServingStatus = registry.register(
   "ServingStatus",
   z.object({
@@ -29,12 +57,46 @@ const ServingStatus = registry.register(
           aliases: z
             .record(z.string(), z.number().int())
             .openapi({ description: "Alias → version this instance serves for the model." }),
+          versions: z.array(ServedVersionReport),
+          unavailable: z.array(UnavailableAliasReport).openapi({
+            description: "Aliases whose registry version the instance does not serve.",
+          }),
           lastSeenAt: z.string().openapi({
-            description: "When the instance last reported (every 10 s); `aliases` is as of then.",
+            description: "When the instance last reported (every 10 s); the rest is as of then.",
           }),
         }),
       )
       .openapi({ description: "Live serving processes (from their heartbeats)." }),
+    versions: z
+      .array(
+        z.object({
+          version: z.number().int(),
+          versionId: z.string(),
+          aliases: z.array(z.string()),
+          instances: z.number().int().openapi({ description: "Live serving instances (L)." }),
+          servedOn: z.number().int(),
+          notServedOn: z.number().int().openapi({
+            description: "Instances where one of its aliases is not answered by it (K).",
+          }),
+          notServed: z.array(
+            z.object({
+              instanceId: z.string(),
+              alias: z.string(),
+              state: z.enum(["failed", "loading", "pending"]),
+              error: z.string().nullable(),
+              retryAt: z.string().nullable(),
+              servedInstead: z.number().int().nullable(),
+            }),
+          ),
+          reason: z.string().nullable().openapi({ description: "Why, in one line (null: K = 0)." }),
+          warmUpWarning: z.string().nullable(),
+          hasSampleRequest: z.boolean(),
+        }),
+      )
+      .openapi({
+        description:
+          "Each version an alias points at, across the live instances: not served on K of L instances because …, or served with a warm-up warning.",
+      }),
     loadFailures: z
       .array(
         z.object({
@@ -52,6 +114,20 @@ const ServingStatus = registry.register(
         description:
           "Versions whose newest load attempt failed (no later successful load), newest first, at most 20.",
       }),
+    warmUpWarnings: z
+      .array(
+        z.object({
+          version: z.number().int(),
+          versionId: z.string(),
+          warning: z.string(),
+          at: z.string(),
+          instanceId: z.string(),
+        }),
+      )
+      .openapi({
+        description:
+          "Versions whose newest load was warmed up synthetically and warned, and that have no sample request yet; newest first, at most 20.",
+      }),
   }),
 );
 
@@ -59,7 +135,8 @@ export const getServing = defineContract({
   method: "get",
   path: "/api/v1/models/{name}/serving",
   operationId: "getServingStatus",
-  summary: "Serving settings, what each serving instance serves, and load failures",
+  summary:
+    "Serving settings, what each serving instance serves, which aliased versions are not served where and why, load failures and warm-up warnings",
   tags: ["Serving"],
   scope: "models:read",
   extraErrors: { 404: "No such model." },

@@ -4,6 +4,7 @@ import { ApiError } from "../../../lib/api/errors";
 import { findFreePort } from "../../../lib/db/embedded-postgres";
 import { tryItKey } from "../../../lib/serving/internal-key";
 import { DEFAULT_SERVING_SETTINGS, updateServingSettings } from "../../../lib/serving/settings";
+import { getAliasServing } from "../../../lib/serving/alias-serving";
 import { getServingStatus, tryPrediction } from "../../../lib/serving/status";
 import { setAlias } from "../../../lib/registry";
 import { useRegistryDb } from "../registry/fixtures";
@@ -54,7 +55,26 @@ describe("getServingStatus", () => {
     await setAlias(db(), admin, { modelName: "churn", alias: "production", version: 3 });
 
     let status = await getServingStatus(db(), "churn");
-    expect(status).toEqual({ settings: DEFAULT_SERVING_SETTINGS, instances: [], loadFailures: [] });
+    expect(status).toEqual({
+      settings: DEFAULT_SERVING_SETTINGS,
+      instances: [],
+      versions: [
+        {
+          version: 3,
+          versionId: v3!.id,
+          aliases: ["production"],
+          instances: 0,
+          servedOn: 0,
+          notServedOn: 0,
+          notServed: [],
+          reason: null,
+          warmUpWarning: null,
+          hasSampleRequest: false,
+        },
+      ],
+      loadFailures: [],
+      warmUpWarnings: [],
+    });
 
     await updateServingSettings(db(), admin, "churn", { maxBatchSize: 8 });
     const now = new Date();
@@ -92,8 +112,39 @@ describe("getServingStatus", () => {
     status = await getServingStatus(db(), "churn", now);
     expect(status.settings).toEqual({ ...DEFAULT_SERVING_SETTINGS, maxBatchSize: 8 });
     expect(status.instances).toEqual([
-      { instanceId: "serving-a", aliases: {}, lastSeenAt: now.toISOString() },
-      { instanceId: "serving-b", aliases: { production: 2 }, lastSeenAt: now.toISOString() },
+      {
+        instanceId: "serving-a",
+        aliases: {},
+        versions: [],
+        unavailable: [],
+        lastSeenAt: now.toISOString(),
+      },
+      {
+        instanceId: "serving-b",
+        aliases: { production: 2 },
+        versions: [],
+        unavailable: [],
+        lastSeenAt: now.toISOString(),
+      },
+    ]);
+    // production → v3 is answered by neither live instance: b still answers it with v2, a has
+    // not reported it (heartbeats written before these fields existed read the same way).
+    expect(status.versions).toEqual([
+      expect.objectContaining({
+        version: 3,
+        instances: 2,
+        servedOn: 0,
+        notServedOn: 2,
+        reason: "not reported by the instance yet",
+        notServed: [
+          expect.objectContaining({
+            instanceId: "serving-a",
+            state: "pending",
+            servedInstead: null,
+          }),
+          expect.objectContaining({ instanceId: "serving-b", state: "pending", servedInstead: 2 }),
+        ],
+      }),
     ]);
     expect(status.loadFailures).toEqual([
       {
@@ -122,6 +173,121 @@ describe("getServingStatus", () => {
 
   it("is a 404 for an unknown model", async () => {
     await expect(getServingStatus(db(), "nope")).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("reports warm-up warnings until a sample request is stored, and which models have problems", async () => {
+    const admin = await r.seedActor("admin");
+    const model = await r.seedModel(admin, "vad");
+    await r.seedModel(admin, "healthy");
+    const [v1, v2] = await r.seedVersions(admin, "vad", 2);
+    await r.seedVersions(admin, "healthy", 1);
+    await setAlias(db(), admin, { modelName: "vad", alias: "production", version: 1 });
+    await setAlias(db(), admin, { modelName: "vad", alias: "staging", version: 2 });
+    await setAlias(db(), admin, { modelName: "healthy", alias: "production", version: 1 });
+    const now = new Date();
+    const warning =
+      "The warm-up with a synthetic request failed: Pad reflect requires axis length >= 2";
+    await db().servingLoadEvent.create({
+      data: {
+        versionId: v1!.id,
+        modelId: model.id,
+        status: "loaded",
+        at: new Date(now.getTime() - 5_000),
+        instanceId: "serving-a",
+        durationMs: 3,
+        warmUp: "synthetic",
+        warning,
+      },
+    });
+    const report = (served: Record<string, number>, extra: object = {}) => ({
+      models: [
+        {
+          model: "vad",
+          aliases: served,
+          versions: [
+            {
+              version: 1,
+              versionId: v1!.id,
+              loadedAt: now.toISOString(),
+              loadMs: 3,
+              batchable: false,
+              warmUp: "synthetic",
+              warning,
+            },
+          ],
+          unavailable: [],
+          ...extra,
+        },
+        { model: "healthy", aliases: { production: 1 }, versions: [], unavailable: [] },
+      ],
+    });
+    await beat("serving-a", report({ production: 1, staging: 2 }), now);
+    await beat(
+      "serving-b",
+      report(
+        { production: 1 },
+        {
+          unavailable: [
+            {
+              alias: "staging",
+              version: 2,
+              versionId: v2!.id,
+              state: "failed",
+              error: "onnxruntime cannot create a session: out of memory",
+              failedAt: now.toISOString(),
+              retryAt: new Date(now.getTime() + 60_000).toISOString(),
+              servedInstead: null,
+            },
+          ],
+        },
+      ),
+      now,
+    );
+
+    let status = await getServingStatus(db(), "vad", now);
+    expect(status.warmUpWarnings).toEqual([
+      {
+        version: 1,
+        versionId: v1!.id,
+        warning,
+        at: new Date(now.getTime() - 5_000).toISOString(),
+        instanceId: "serving-a",
+      },
+    ]);
+    expect(status.versions).toEqual([
+      expect.objectContaining({
+        version: 2,
+        aliases: ["staging"],
+        instances: 2,
+        servedOn: 1,
+        notServedOn: 1,
+        reason: "onnxruntime cannot create a session: out of memory",
+        warmUpWarning: null,
+      }),
+      expect.objectContaining({
+        version: 1,
+        aliases: ["production"],
+        servedOn: 2,
+        notServedOn: 0,
+        reason: null,
+        warmUpWarning: warning,
+      }),
+    ]);
+    // The summary every page shows reads the same heartbeat: staging is not served on
+    // serving-b, with the error that instance reported (no load event needed).
+    const summary = await getAliasServing(db(), {}, now);
+    expect(summary.map((a) => [a.alias, a.state, a.notServedOn, a.error?.message])).toEqual([
+      ["production", "served", 0, undefined],
+      ["staging", "not_served", 1, "onnxruntime cannot create a session: out of memory"],
+    ]);
+
+    // A stored sample request makes the recorded warning stale: serving reloads with it.
+    await db().modelVersion.update({
+      where: { id: v1!.id },
+      data: { sampleRequest: { inputs: [] }, sampleRequestSha256: "x".repeat(64) },
+    });
+    status = await getServingStatus(db(), "vad", now);
+    expect(status.warmUpWarnings).toEqual([]);
   });
 });
 

@@ -132,6 +132,8 @@ export async function startInProcessServing(opts: {
   dataDir: string;
   authorize?: ((token: string) => Promise<boolean>) | null;
   maxBodyBytes?: number;
+  /** How soon a failed load is retried (default the router's FAILED_RETRY_MS). */
+  failedRetryMs?: number;
 }): Promise<InProcessServing> {
   const log = createLogger("serving-test", process.env.MODELDECK_LOG_LEVEL ?? "silent");
   const metrics = createServingMetrics({ defaultMetrics: false });
@@ -141,6 +143,7 @@ export async function startInProcessServing(opts: {
     log,
     metrics,
     instanceId: "test-instance",
+    failedRetryMs: opts.failedRetryMs,
   });
   const sink = postgresPredictionSink(opts.databaseUrl);
   const predictionLog = new PredictionLogWriter(sink, "test-instance", log, {

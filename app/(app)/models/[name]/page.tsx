@@ -33,6 +33,7 @@ import {
   getVersion,
 } from "@/lib/registry";
 import { getAliasServing } from "@/lib/serving/alias-serving";
+import type { SampleRequest } from "@/lib/serving/sample-request";
 import { getServingStatus } from "@/lib/serving/status";
 import { trySignatureOf, type TrySignature } from "@/lib/serving/try-example";
 import { requireUser } from "../../current-user";
@@ -67,14 +68,20 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
     getAliasServing(db, { modelIds: [model.id] }),
   ]);
   const servingOf = new Map(aliasServing.map((a) => [a.alias, a]));
-  // "Try it" prefills its request from the signature of the version its target points at.
+  // "Try it" prefills its request with the sample request of the version its target points at,
+  // else one from its signature (unless serving found that such a request fails on it).
   const trySignatures: Record<number, TrySignature> = {};
+  const trySamples: Record<number, SampleRequest> = {};
   for (const v of await Promise.all(
     [...new Set(aliases.map((a) => a.version))].map((v) => getVersion(db, name, v)),
   )) {
     const signature = trySignatureOf(v.signature);
     if (signature) trySignatures[v.version] = signature;
+    if (v.sampleRequest) trySamples[v.version] = v.sampleRequest;
   }
+  const warmUpWarnings = Object.fromEntries(
+    serving.warmUpWarnings.map((w) => [w.version, w.warning]),
+  );
   const current = Object.fromEntries(aliases.map((a) => [a.name, a.version]));
   const canWrite = userCan(user, "models:write");
   const canPromote = userCan(user, "models:promote");
@@ -387,6 +394,8 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
             aliases={aliases.map((a) => ({ name: a.name, version: a.version }))}
             versions={versions.map((v) => ({ version: v.version, status: v.status }))}
             signatures={trySignatures}
+            samples={trySamples}
+            warmUpWarnings={warmUpWarnings}
           />
         </section>
       </div>

@@ -1,6 +1,7 @@
 import { notFound } from "next/navigation";
 import { DownloadIcon } from "lucide-react";
 import { AliasBadge } from "@/components/registry/alias-badge";
+import { SampleRequestCard } from "@/components/registry/sample-request-card";
 import { SignatureTable } from "@/components/registry/signature-table";
 import { VersionActions } from "@/components/registry/version-actions";
 import { VersionCompareMenu } from "@/components/registry/version-compare-menu";
@@ -20,6 +21,9 @@ import { userCan } from "@/lib/auth/guard";
 import { getPrisma } from "@/lib/db/client";
 import { formatBytes } from "@/lib/format";
 import { getModel, getVersion, listVersions } from "@/lib/registry";
+import { getAliasServing } from "@/lib/serving/alias-serving";
+import { getServingStatus } from "@/lib/serving/status";
+import { exampleFor, trySignatureOf } from "@/lib/serving/try-example";
 import { requireUser } from "../../../../current-user";
 
 type Params = Promise<{ name: string; version: string }>;
@@ -57,11 +61,29 @@ export default async function VersionPage({ params }: { params: Params }) {
   const user = await requireUser(`/models/${encodeURIComponent(name)}/versions/${raw.version}`);
   if (number === null) notFound();
   const db = getPrisma();
-  const [model, version, versions] = await Promise.all([
+  const [model, version, versions, serving] = await Promise.all([
     getModel(db, name),
     getVersion(db, name, number),
     listVersions(db, name),
+    getServingStatus(db, name),
   ]).catch(orNotFound);
+  // The aliases that point at this version and are not served somewhere: the same answer the
+  // alias cards, the models list, the Overview and system health give.
+  const notServed = (await getAliasServing(db, { modelIds: [model.id] })).filter(
+    (a) => a.version === number && a.state === "not_served",
+  );
+  const warmUpWarning =
+    serving.warmUpWarnings.find((w) => w.version === number)?.warning ??
+    serving.versions.find((v) => v.version === number)?.warmUpWarning ??
+    null;
+  const example = exampleFor(
+    {
+      signature: trySignatureOf(version.signature),
+      sampleRequest: version.sampleRequest,
+      warmUpWarning,
+    },
+    "infer",
+  );
 
   const signature = readSignature(version.signature);
   const modelPath = `/models/${encodeURIComponent(name)}`;
@@ -148,7 +170,20 @@ export default async function VersionPage({ params }: { params: Params }) {
         </Alert>
       ) : null}
 
-      <div className="grid items-start gap-6 xl:grid-cols-[minmax(0,1fr)_20rem] xl:grid-rows-[auto_1fr]">
+      {notServed.length > 0 ? (
+        <Alert
+          variant="error"
+          className="mb-6"
+          title={`Not served on ${Math.max(...notServed.map((a) => a.notServedOn))} of ${notServed[0]!.instances} serving instance${notServed[0]!.instances === 1 ? "" : "s"}`}
+          data-testid="version-not-served"
+        >
+          {notServed.map((a) => a.alias).join(", ")} {notServed.length === 1 ? "points" : "point"}{" "}
+          at this version, but it cannot answer there:{" "}
+          {notServed.find((a) => a.error)?.error?.message ?? "no load error reported yet"}
+        </Alert>
+      ) : null}
+
+      <div className="grid items-start gap-6 xl:grid-cols-[minmax(0,1fr)_20rem] xl:grid-rows-[auto_auto_1fr]">
         <section aria-labelledby="signature-heading" className="min-w-0 xl:col-start-1">
           <SectionHeading
             id="signature-heading"
@@ -172,7 +207,23 @@ export default async function VersionPage({ params }: { params: Params }) {
           )}
         </section>
 
-        <div className="grid min-w-0 gap-6 xl:col-start-2 xl:row-span-2 xl:row-start-1">
+        <section aria-labelledby="sample-heading" className="min-w-0 xl:col-start-1">
+          <SectionHeading
+            id="sample-heading"
+            title="Sample request"
+            aside="Warm-up, documentation and Try-it example"
+          />
+          <SampleRequestCard
+            model={name}
+            version={number}
+            sampleRequest={version.sampleRequest}
+            example={example}
+            warmUpWarning={warmUpWarning}
+            canWrite={userCan(user, "models:write")}
+          />
+        </section>
+
+        <div className="grid min-w-0 gap-6 xl:col-start-2 xl:row-span-3 xl:row-start-1">
           <section aria-labelledby="about-heading">
             <SectionHeading id="about-heading" title="Description and tags" />
             <VersionAbout version={version} />
