@@ -275,7 +275,8 @@ describe("getServingStatus", () => {
     ]);
     // The summary every page shows reads the same heartbeat: staging is not served on
     // serving-b, with the error that instance reported (no load event needed).
-    const summary = await getAliasServing(db(), {}, now);
+    const vad = await db().model.findUniqueOrThrow({ where: { name: "vad" } });
+    const summary = await getAliasServing(db(), { modelIds: [vad.id] }, now);
     expect(summary.map((a) => [a.alias, a.state, a.notServedOn, a.error?.message])).toEqual([
       ["production", "served", 0, undefined],
       ["staging", "not_served", 1, "onnxruntime cannot create a session: out of memory"],
