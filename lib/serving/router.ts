@@ -56,6 +56,8 @@ export class ServingUnavailableError extends Error {
     readonly version: number,
     readonly reason: string,
     readonly retryAfterSeconds: number | null,
+    /** The registry version that cannot answer, when known: its 503 counts against it. */
+    readonly addressed: { versionId: string; version: number } | null = null,
   ) {
     super(message);
     this.name = "ServingUnavailableError";
@@ -444,6 +446,7 @@ export class ModelRouter {
         u.version,
         "loading",
         1,
+        { versionId: u.versionId, version: u.version },
       );
     }
     const retryAfter = u.retryAt === null ? null : secondsUntil(u.retryAt);
@@ -453,6 +456,7 @@ export class ModelRouter {
       u.version,
       u.error ?? "it failed to load",
       retryAfter,
+      { versionId: u.versionId, version: u.version },
     );
   }
 

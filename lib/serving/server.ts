@@ -286,7 +286,7 @@ async function infer(
 ): Promise<Reply> {
   const alias = call.selector.kind === "alias" ? call.selector.alias : null;
   let served: ServedVersion | null = null;
-  // A registry version the request named that is not served: its 404 counts against it.
+  // A registry version the request named that is not served: its 404 or 503 counts against it.
   let addressed: { versionId: string; version: number } | null = null;
   let prepared: PreparedRequest | null = null;
   let body: unknown;
@@ -301,7 +301,10 @@ async function infer(
         addressed = error.addressed;
         throw new HttpError(404, "model_not_found", error.message);
       }
-      if (error instanceof ServingUnavailableError) req.resume();
+      if (error instanceof ServingUnavailableError) {
+        req.resume();
+        addressed = error.addressed;
+      }
       throw error;
     }
     body = await readJsonBody(req, deps.maxBodyBytes);

@@ -357,6 +357,15 @@ describe("a version onnxruntime cannot load", () => {
         .status,
     ).toBe(503);
     expect((await infer(MODEL, oneRow(), "/versions/production")).status).toBe(503);
+
+    // Monitoring counts those 503s against the version that cannot answer.
+    const requestId = res.headers.get("x-request-id")!;
+    await waitFor(
+      async () =>
+        (await db.client.predictionLog.count({ where: { requestId, status: 503 } })) === 1,
+    );
+    const logged = await db.client.predictionLog.findUniqueOrThrow({ where: { requestId } });
+    expect(logged).toMatchObject({ version: 1, status: 503 });
   });
 
   it("is not ready, with the reason; metadata is 503 too", async () => {
