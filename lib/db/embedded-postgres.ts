@@ -6,7 +6,9 @@
  * adds: running as root (Postgres refuses root), re-creating the shared-library symlinks the
  * package's postinstall would have made, atomic first-time initialisation, recovery from a
  * server left running by a parent that was `kill -9`ed, readable start-up failures (the
- * package rejects with a bare `undefined`), and logging through the caller's logger.
+ * package rejects with a bare `undefined`), a postmaster in its own process group (so a
+ * terminal's Ctrl-C reaches it only through stop(), after the processes that use it), and
+ * logging through the caller's logger. The package still provides the binaries and initdb.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
