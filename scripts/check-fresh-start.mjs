@@ -7,7 +7,10 @@
  * exited within 30 s. CI runs this before the test suite, so a start that only works after an
  * earlier build or test run fails here.
  *
- *   node scripts/check-fresh-start.mjs [repository]     (default: this checkout's repository)
+ *   node scripts/check-fresh-start.mjs "<start command>" [repository]
+ *
+ * The start command must be the first command of the README's Quick start (checked), so CI
+ * proves exactly what a newcomer types. The repository defaults to this checkout.
  *
  * Plain Node, no dependencies: it must run before `npm ci`.
  */
@@ -19,13 +22,20 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const START_COMMAND = "npm ci && npm start"; // the README's Quick start, word for word
 const HEALTHY_WITHIN_MS = 20 * 60_000; // npm ci + prisma generate + next build on 2 busy cores
 const EXIT_WITHIN_MS = 30_000;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const source = process.argv[2] ?? path.resolve(here, "..");
+const START_COMMAND = process.argv[2];
+const source = process.argv[3] ?? path.resolve(here, "..");
 const say = (line) => process.stdout.write(`[fresh-start] ${line}\n`);
+
+/** The first command of the README's Quick start (the first line of its first sh block). */
+function quickStartCommand() {
+  const readme = readFileSync(path.join(source, "README.md"), "utf8");
+  const block = /## Quick start[\s\S]*?```sh\n([^\n]*)/.exec(readme)?.[1] ?? "";
+  return block.replace(/\s+#.*$/, "").trim();
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -94,6 +104,13 @@ async function request(url, init = {}) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  const readmeCommand = quickStartCommand();
+  if (!START_COMMAND || START_COMMAND !== readmeCommand) {
+    throw new Error(
+      `the start command to prove ("${START_COMMAND ?? ""}") is not the README's Quick start ` +
+        `command ("${readmeCommand}")`,
+    );
+  }
   // Under the OS temp dir and world-traversable: the embedded PostgreSQL runs as the
   // `postgres` user when this runs as root, and must reach its data directory in the clone.
   const workdir = mkdtempSync(path.join(os.tmpdir(), "modeldeck-fresh-"));
