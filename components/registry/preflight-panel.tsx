@@ -49,6 +49,25 @@ export function preflightAllowsConfirm(state: PreflightState, override: boolean)
   return state.result.outcome === "passed" || override;
 }
 
+/**
+ * What a dialog that moves an alias needs of the pre-flight: its state, the person's override,
+ * whether they may confirm, and the `override` field of the request body.
+ */
+export function usePreflightGate(model: string, version: number) {
+  const state = usePreflight(model, version);
+  const [override, setOverride] = useState(false);
+  const failed = state.status === "done" && state.result.outcome === "failed";
+  return {
+    state,
+    override,
+    setOverride,
+    /** The move goes ahead although the pre-flight failed. */
+    overriding: failed && override,
+    allowsConfirm: preflightAllowsConfirm(state, override),
+    body: (failed && override ? { override: true } : {}) as { override?: true },
+  };
+}
+
 const stageLabel = {
   artifact: "reading its file",
   load: "creating the onnxruntime session",

@@ -6,7 +6,7 @@ import { ApiClientError, apiFetch } from "@/components/api-client";
 import { ConfirmDialog } from "@/components/ui/alert-dialog";
 import { Field } from "@/components/ui/field";
 import { Textarea } from "@/components/ui/textarea";
-import { PreflightPanel, preflightAllowsConfirm, usePreflight } from "./preflight-panel";
+import { PreflightPanel, usePreflightGate } from "./preflight-panel";
 
 /**
  * Promote a version to production or staging (or request it, when production needs approval):
@@ -32,9 +32,7 @@ export function PromoteDialog({
 }) {
   const router = useRouter();
   const [reason, setReason] = useState("");
-  const [override, setOverride] = useState(false);
-  const preflight = usePreflight(model, version);
-  const failed = preflight.status === "done" && preflight.result.outcome === "failed";
+  const preflight = usePreflightGate(model, version);
 
   return (
     <ConfirmDialog
@@ -61,8 +59,8 @@ export function PromoteDialog({
             ]
       }
       confirmLabel={needsApproval ? "Request approval" : `Promote to ${alias}`}
-      destructive={failed && override}
-      confirmDisabled={!preflightAllowsConfirm(preflight, override)}
+      destructive={preflight.overriding}
+      confirmDisabled={!preflight.allowsConfirm}
       onConfirm={async () => {
         const trimmed = reason.trim();
         try {
@@ -74,7 +72,7 @@ export function PromoteDialog({
                 version,
                 expectedVersion: from,
                 ...(trimmed ? { reason: trimmed } : {}),
-                ...(failed && override ? { override: true } : {}),
+                ...preflight.body,
               },
             },
           );
@@ -88,9 +86,9 @@ export function PromoteDialog({
     >
       <PreflightPanel
         version={version}
-        state={preflight}
-        override={override}
-        onOverrideChange={setOverride}
+        state={preflight.state}
+        override={preflight.override}
+        onOverrideChange={preflight.setOverride}
       />
       <Field label="Reason" optional>
         <Textarea

@@ -7,7 +7,7 @@ import { FormDialog } from "@/components/form-dialog";
 import { Field } from "@/components/ui/field";
 import { Input } from "@/components/ui/input";
 import { Textarea } from "@/components/ui/textarea";
-import { PreflightPanel, preflightAllowsConfirm, usePreflight } from "./preflight-panel";
+import { PreflightPanel, usePreflightGate } from "./preflight-panel";
 
 /**
  * Points a free-form alias (challenger, canary…) at a version, after its pre-flight, and only
@@ -28,9 +28,7 @@ export function SetAliasDialog({
 }) {
   const router = useRouter();
   const [alias, setAlias] = useState("");
-  const [override, setOverride] = useState(false);
-  const preflight = usePreflight(model, version);
-  const failed = preflight.status === "done" && preflight.result.outcome === "failed";
+  const preflight = usePreflightGate(model, version);
   const name = alias.trim().toLowerCase();
   const from = current[name];
   return (
@@ -40,7 +38,7 @@ export function SetAliasDialog({
       title={`Point an alias at ${model} v${version}`}
       description="Clients can ask for a model by alias. production and staging are listed in the menu; use this for others such as challenger or canary."
       submitLabel="Set alias"
-      submitDisabled={!name || !preflightAllowsConfirm(preflight, override)}
+      submitDisabled={!name || !preflight.allowsConfirm}
       onSubmit={async (form) => {
         const reason = String(form.get("reason") ?? "").trim();
         await apiFetch(
@@ -51,12 +49,12 @@ export function SetAliasDialog({
               version,
               expectedVersion: from ?? null,
               ...(reason ? { reason } : {}),
-              ...(failed && override ? { override: true } : {}),
+              ...preflight.body,
             },
           },
         );
         setAlias("");
-        setOverride(false);
+        preflight.setOverride(false);
         router.refresh();
       }}
     >
@@ -83,9 +81,9 @@ export function SetAliasDialog({
           </Field>
           <PreflightPanel
             version={version}
-            state={preflight}
-            override={override}
-            onOverrideChange={setOverride}
+            state={preflight.state}
+            override={preflight.override}
+            onOverrideChange={preflight.setOverride}
           />
           <Field label="Reason" optional>
             <Textarea name="reason" rows={2} maxLength={2000} />
