@@ -1,7 +1,14 @@
 import { conflict, forbidden, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Prisma, PrismaClient } from "../db/generated/client";
-import { currentAlias, moveAliasLocked, promotableVersion, type AliasActor } from "./aliases";
+import {
+  AliasMovedError,
+  assertStillAt,
+  currentAlias,
+  moveAliasLocked,
+  promotableVersion,
+  type AliasActor,
+} from "./aliases";
 import { notifyModelEvent } from "./events";
 import { isValidModelName, MAX_REASON_LENGTH, optionalText, UUID_PATTERN } from "./names";
 import {
@@ -125,11 +132,17 @@ export type ApprovePromotionResult = {
  * and is not the requester; 409 if the request is no longer pending or its target version was
  * archived meanwhile. If the alias already points at the target, the request is approved and
  * no history entry is written.
+ *
+ * Compare-and-set like every alias move: with `expectedVersion`, the alias must still point
+ * there. Without it, the alias must not have moved since the request was made: a request
+ * asked to replace what production was then, and approving it blindly after another
+ * promotion would silently undo that one (AliasMovedError, `reason: "alias_moved"`, with the
+ * version it points at now; approve again with that as `expectedVersion` to go ahead).
  */
 export async function approvePromotion(
   db: PrismaClient,
   actor: AliasActor,
-  input: { requestId: string; note?: string | null },
+  input: { requestId: string; note?: string | null; expectedVersion?: number | null },
   ipAddress?: string | null,
 ): Promise<ApprovePromotionResult> {
   const note = optionalText(input.note, "note", MAX_REASON_LENGTH);
@@ -142,6 +155,24 @@ export async function approvePromotion(
       where: { modelId_name: { modelId: model.id, name: request.alias } },
       select: { version: { select: { version: true } } },
     });
+    const currentVersion = before?.version.version ?? null;
+    if (input.expectedVersion !== undefined) {
+      assertStillAt(model, request.alias, currentVersion, input.expectedVersion);
+    } else {
+      const movedSince = await tx.aliasHistory.findFirst({
+        where: { modelId: model.id, alias: request.alias, at: { gt: request.createdAt } },
+        orderBy: { id: "asc" },
+        select: { fromVersion: { select: { version: true } } },
+      });
+      if (movedSince) {
+        throw new AliasMovedError(
+          model.name,
+          request.alias,
+          movedSince.fromVersion?.version ?? null,
+          currentVersion,
+        );
+      }
+    }
     const moved = await moveAliasLocked(
       tx,
       model,

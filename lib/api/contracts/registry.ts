@@ -636,12 +636,16 @@ export const approvePromotion = defineContract({
   path: "/api/v1/promotion-requests/{id}/approve",
   operationId: "approvePromotion",
   summary: "Approve a promotion request (moves the alias)",
-  description: "Needs the admin role; the requester cannot approve their own request.",
+  description:
+    "Needs the admin role; the requester cannot approve their own request. Compare-and-set: with `expectedVersion` the alias must still point there; without it, the alias must not have moved since the request was made (otherwise 409 `alias_moved` with `details.currentVersion`: look again, then approve with that version as `expectedVersion`).",
   tags: ["Approvals"],
   scope: "models:promote",
-  extraErrors: { 404: "No such request.", 409: "No longer pending, or the version was archived." },
+  extraErrors: {
+    404: "No such request.",
+    409: "No longer pending, the version was archived, or the alias moved (`details.reason` = `alias_moved`, `details.currentVersion`).",
+  },
   params: requestParams,
-  body: decisionBody,
+  body: z.object({ note: reasonSchema.optional(), expectedVersion: ExpectedVersion }).strict(),
   response: z.object({
     request: PromotionRequest,
     alias: Alias,

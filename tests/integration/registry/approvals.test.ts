@@ -275,6 +275,44 @@ describe("lib/registry approvals", () => {
     expect(await productionVersion()).toBe(1);
   });
 
+  it("approval is compare-and-set: refused when production moved since the request, unless the approver names where it is now", async () => {
+    const admin = await t.seedActor("admin");
+    const operator = await t.seedActor("operator");
+    await gatedModel(admin, 3);
+    const stale = await request(operator, 2);
+    // Production moves after the request was made (an incident rollback-like move: approval
+    // off for a moment, as a second admin might do).
+    await db.client.model.update({ where: { name: M }, data: { approvalRequired: false } });
+    await setAlias(db.client, admin, { modelName: M, alias: "production", version: 3 });
+    await db.client.model.update({ where: { name: M }, data: { approvalRequired: true } });
+
+    const blind = await t.refused(409, () =>
+      approvePromotion(db.client, admin, { requestId: stale.id }),
+    );
+    expect(blind.details).toMatchObject({
+      reason: "alias_moved",
+      expectedVersion: 1,
+      currentVersion: 3,
+    });
+    const wrong = await t.refused(409, () =>
+      approvePromotion(db.client, admin, { requestId: stale.id, expectedVersion: 1 }),
+    );
+    expect(wrong.details).toMatchObject({ reason: "alias_moved", currentVersion: 3 });
+    expect(await productionVersion()).toBe(3);
+    expect((await getPromotionRequest(db.client, stale.id)).status).toBe("pending");
+
+    // Having seen v3, the approver goes ahead deliberately.
+    const approved = await approvePromotion(db.client, admin, {
+      requestId: stale.id,
+      expectedVersion: 3,
+    });
+    expect(approved.history).toMatchObject({
+      fromVersion: { version: 3 },
+      toVersion: { version: 2 },
+    });
+    expect(await productionVersion()).toBe(2);
+  });
+
   it("lists requests newest first by status and model", async () => {
     const admin = await t.seedActor("admin");
     const operator = await t.seedActor("operator");

@@ -239,7 +239,9 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
                           call={{
                             method: "POST",
                             path: `/api/v1/promotion-requests/${r.id}/approve`,
-                            body: {},
+                            // What the dialog said production moves from: approving is
+                            // refused (409) if it moved meanwhile.
+                            body: { expectedVersion: current[r.alias] ?? null },
                           }}
                         />
                         <RegistryAction

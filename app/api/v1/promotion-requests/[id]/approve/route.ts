@@ -9,7 +9,11 @@ export const POST = apiRoute(
     approvePromotion(
       db,
       actorOf(principal),
-      { requestId: params.id, note: body.note ?? null },
+      {
+        requestId: params.id,
+        note: body.note ?? null,
+        ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}),
+      },
       ipAddress,
     ),
 );
