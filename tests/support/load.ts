@@ -54,7 +54,17 @@ export function startLoad(opts: {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", (e) => resolve(sample(0, null, null, null, e.message)));
+          res.on("error", (e) =>
+            resolve(
+              sample(
+                0,
+                (res.headers["x-upstream"] as string | undefined) ?? null,
+                null,
+                null,
+                e.message,
+              ),
+            ),
+          );
           res.on("end", () => {
             let body: Record<string, unknown> = {};
             try {

@@ -22,6 +22,8 @@ export type UpstreamStats = {
   dispatched: number;
   answered: number;
   failed: number;
+  /** `dispatched` when it last left the rotation (null while it never has). */
+  dispatchedWhenTakenOut: number | null;
 };
 
 type Upstream = UpstreamStats & { target: URL; agent: http.Agent; removed: boolean };
@@ -60,6 +62,11 @@ export async function startRoundRobinProxy(
   const upstreams: Upstream[] = [];
   let next = 0;
 
+  const setRotation = (u: Upstream, inRotation: boolean) => {
+    if (u.inRotation && !inRotation) u.dispatchedWhenTakenOut = u.dispatched;
+    u.inRotation = inRotation;
+  };
+
   const pick = (): Upstream | undefined => {
     const live = upstreams.filter((u) => u.inRotation && !u.removed);
     if (live.length === 0) return undefined;
@@ -88,7 +95,7 @@ export async function startRoundRobinProxy(
     const fail = (error: Error) => {
       settle(false);
       // Passive health check: out of rotation until its readiness answers again.
-      upstream.inRotation = false;
+      setRotation(upstream, false);
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "application/json", "x-upstream": upstream.name });
         res.end(
@@ -145,7 +152,7 @@ export async function startRoundRobinProxy(
       upstreams
         .filter((u) => !u.removed)
         .map(async (u) => {
-          u.inRotation = await probe(u);
+          setRotation(u, await probe(u));
         }),
     ).finally(() => (probing = false));
   }, healthIntervalMs);
@@ -165,6 +172,7 @@ export async function startRoundRobinProxy(
     dispatched: u.dispatched,
     answered: u.answered,
     failed: u.failed,
+    dispatchedWhenTakenOut: u.dispatchedWhenTakenOut,
   });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -184,9 +192,10 @@ export async function startRoundRobinProxy(
         dispatched: 0,
         answered: 0,
         failed: 0,
+        dispatchedWhenTakenOut: null,
       };
       upstreams.push(u);
-      void probe(u).then((ok) => (u.inRotation = ok));
+      void probe(u).then((ok) => setRotation(u, ok));
     },
     remove(name) {
       const u = find(name);
