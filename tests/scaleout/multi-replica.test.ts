@@ -82,6 +82,20 @@ async function versionOn(base: string): Promise<string | null> {
   return res.status === 200 ? (body.model_version ?? null) : null;
 }
 
+/** How long the instance took to load and warm `version`, from its own log line. */
+function loadMs(name: string, version: number): string {
+  for (const line of cluster.get(name).output().split("\n")) {
+    if (!line.includes('"msg":"version loaded')) continue;
+    try {
+      const entry = JSON.parse(line) as { model?: string; version?: number; durationMs?: number };
+      if (entry.model === MODEL && entry.version === version) return String(entry.durationMs);
+    } catch {
+      // not a JSON log line
+    }
+  }
+  return "?";
+}
+
 beforeAll(async () => {
   const started = Date.now();
   await truncateAll(db.url);
@@ -188,7 +202,7 @@ describe("scaled out on one machine", () => {
     log(
       "promote",
       `${samples.length} requests, ${failures.length} failed; switch after the promote response: ` +
-        SERVING.map((n, i) => `${n} ${switchMs[i]} ms`).join(", "),
+        SERVING.map((n, i) => `${n} ${switchMs[i]} ms (load ${loadMs(n, 2)} ms)`).join(", "),
     );
     expect(failures).toEqual([]);
     for (const ms of switchMs) expect(ms).toBeLessThanOrEqual(1_000);

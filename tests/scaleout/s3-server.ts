@@ -24,6 +24,8 @@ export type S3TestServer = {
   stop(): Promise<void>;
 };
 
+// The SDK warns about Node 20 on every client; the servers under test get the same setting.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const ACCESS_KEY = "S3RVER";
 const REGION = "us-east-1";
 const SERVER = `
