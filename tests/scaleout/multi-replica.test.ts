@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../lib/audit";
 import { createApiToken } from "../../lib/auth/tokens";
 import { createJob, setJobEnabled } from "../../lib/jobs/jobs";
+import { requestIdTime } from "../../lib/serving/request-id";
 import { truncateAll, useTestDatabase } from "../integration/helpers/db";
 import { classifierBytes, oneRow } from "../integration/serving/harness";
 import { startLoad, sleep, type LoadSample } from "../support/load";
@@ -189,20 +190,33 @@ describe("scaled out on one machine", () => {
       `/api/v1/models/${MODEL}/aliases/production`,
       { version: 2 },
     );
-    const promotedAt = performance.timeOrigin + performance.now();
+    const promotedAt = Date.now();
     expect(promote.status).toBe(200);
-    const switchedAt = (name: string) =>
-      load.samples.find((s) => s.upstream === name && s.modelVersion === "2")?.at;
-    await until(() => SERVING.every((n) => switchedAt(n) !== undefined), 15_000, "the switch");
+    const newAnswers = (name: string) =>
+      load.samples.filter((s) => s.upstream === name && s.modelVersion === "2");
+    await until(() => SERVING.every((n) => newAnswers(n).length > 0), 15_000, "the switch");
     await sleep(1_000);
     const samples = await load.stop();
 
     const failures = samples.filter((s) => s.status !== 200);
-    const switchMs = SERVING.map((n) => Math.max(0, Math.round(switchedAt(n)! - promotedAt)));
+    // When the instance began answering with version 2: the arrival, on the instance, of the
+    // earliest request it answered with it (its request id is a UUIDv7 stamped on arrival,
+    // before the version is chosen). The client receiving that answer comes a queue later,
+    // which on a loaded machine is most of a second by itself: printed, not asserted.
+    const switchMs = SERVING.map((n) =>
+      Math.max(0, Math.min(...newAnswers(n).map((s) => requestIdTime(s.requestId!)!)) - promotedAt),
+    );
+    const receivedMs = SERVING.map((n) =>
+      Math.max(0, Math.round(Math.min(...newAnswers(n).map((s) => s.at)) - promotedAt)),
+    );
     log(
       "promote",
-      `${samples.length} requests, ${failures.length} failed; switch after the promote response: ` +
-        SERVING.map((n, i) => `${n} ${switchMs[i]} ms (load ${loadMs(n, 2)} ms)`).join(", "),
+      `${samples.length} requests, ${failures.length} failed; after the promote response, ` +
+        `answering with version 2: ` +
+        SERVING.map(
+          (n, i) =>
+            `${n} ${switchMs[i]} ms (load ${loadMs(n, 2)} ms, first answer received ${receivedMs[i]} ms)`,
+        ).join(", "),
     );
     expect(failures).toEqual([]);
     for (const ms of switchMs) expect(ms).toBeLessThanOrEqual(1_000);
@@ -221,7 +235,7 @@ describe("scaled out on one machine", () => {
     await sleep(1_500);
     const victim = cluster.get("serving-1");
     const before = proxy.upstream("serving-1");
-    const killedAt = performance.timeOrigin + performance.now();
+    const killedAt = Date.now();
     victim.child.kill("SIGKILL");
     await sleep(3_000);
     const samples = await load.stop();

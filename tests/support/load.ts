@@ -7,7 +7,7 @@
 import http from "node:http";
 
 export type LoadSample = {
-  /** performance.timeOrigin-based wall clock (ms) when the answer (or failure) arrived. */
+  /** Wall clock (Date.now()) when the answer (or failure) arrived. */
   at: number;
   status: number;
   upstream: string | null;
@@ -95,7 +95,7 @@ export function startLoad(opts: {
     requestId: string | null,
     error: string | null,
   ): LoadSample => ({
-    at: performance.timeOrigin + performance.now(),
+    at: Date.now(),
     status,
     upstream,
     modelVersion,
