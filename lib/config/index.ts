@@ -91,7 +91,7 @@ export type AppConfig = {
      * moment, and the client gets a reset it did nothing to cause.
      */
     keepAliveTimeoutMs: number;
-    /** Time to receive a request's headers (above the keep-alive timeout, as node advises). */
+    /** Time to receive a request's headers (by default just above the keep-alive timeout). */
     headersTimeoutMs: number;
     /** Time to receive a whole request. */
     requestTimeoutMs: number;

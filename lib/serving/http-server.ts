@@ -12,7 +12,7 @@ import type { ServingHandler } from "./server";
  * front. Whoever closes an idle connection first races the other side's next request on it;
  * when the proxy closes first it simply opens a new connection, when this server closes first
  * the proxy may already have written a request into a closing socket and its client gets a
- * reset. Node's default (5 s) is shorter than every common load balancer's (60 s and up).
+ * reset. Node's default (5 s) is shorter than the common load balancers' (60 s and up).
  */
 export function createServingHttpServer(
   handler: ServingHandler,
