@@ -24,6 +24,8 @@ export type UpstreamStats = {
   failed: number;
   /** `dispatched` when it last left the rotation (null while it never has). */
   dispatchedWhenTakenOut: number | null;
+  /** `inFlight` when it last left the rotation: all that can still fail on it after that. */
+  inFlightWhenTakenOut: number | null;
 };
 
 type Upstream = UpstreamStats & { target: URL; agent: http.Agent; removed: boolean };
@@ -63,7 +65,10 @@ export async function startRoundRobinProxy(
   let next = 0;
 
   const setRotation = (u: Upstream, inRotation: boolean) => {
-    if (u.inRotation && !inRotation) u.dispatchedWhenTakenOut = u.dispatched;
+    if (u.inRotation && !inRotation) {
+      u.dispatchedWhenTakenOut = u.dispatched;
+      u.inFlightWhenTakenOut = u.inFlight;
+    }
     u.inRotation = inRotation;
   };
 
@@ -93,9 +98,10 @@ export async function startRoundRobinProxy(
       else upstream.failed++;
     };
     const fail = (error: Error) => {
-      settle(false);
-      // Passive health check: out of rotation until its readiness answers again.
+      // Passive health check: out of rotation until its readiness answers again (taken out
+      // before this request is settled, so it counts as in flight at that moment).
       setRotation(upstream, false);
+      settle(false);
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "application/json", "x-upstream": upstream.name });
         res.end(
@@ -173,6 +179,7 @@ export async function startRoundRobinProxy(
     answered: u.answered,
     failed: u.failed,
     dispatchedWhenTakenOut: u.dispatchedWhenTakenOut,
+    inFlightWhenTakenOut: u.inFlightWhenTakenOut,
   });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -193,6 +200,7 @@ export async function startRoundRobinProxy(
         answered: 0,
         failed: 0,
         dispatchedWhenTakenOut: null,
+        inFlightWhenTakenOut: null,
       };
       upstreams.push(u);
       void probe(u).then((ok) => setRotation(u, ok));
