@@ -34,6 +34,21 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Several processes per role against one database and one S3 server
+          // (tests/scaleout): its own layer, after the browser tests have built the app.
+          name: "scaleout",
+          environment: "node",
+          include: ["tests/scaleout/**/*.test.ts"],
+          globalSetup: ["tests/scaleout/global-setup.ts"],
+          setupFiles: ["tests/integration/setup.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, in layers: static checks, unit, integration (real PostgreSQL),
-# end-to-end (real Chromium against the production build started by `npm start`).
+# end-to-end (real Chromium against the production build started by `npm start`), and the
+# multi-replica test (several processes per role against one PostgreSQL and one S3 server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
@@ -44,5 +45,8 @@ step "integration tests (vitest, real PostgreSQL)"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=reports/vitest-integration.json
 step "end-to-end tests (Playwright, Chromium, production build)"
 npx playwright test
+# After the browser tests: they leave the production build the web replicas serve.
+step "multi-replica test (vitest: 2 web, 3 serving, 2 scheduler, S3 server, proxy)"
+npx vitest run --project scaleout --reporter=default --reporter=json --outputFile.json=reports/vitest-scaleout.json
 step "summary"
-node scripts/test-summary.mjs reports/vitest-unit.json reports/vitest-integration.json reports/playwright.json
+node scripts/test-summary.mjs reports/vitest-unit.json reports/vitest-integration.json reports/playwright.json reports/vitest-scaleout.json

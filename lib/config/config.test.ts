@@ -46,6 +46,32 @@ describe("configuration", () => {
     );
   });
 
+  it("keeps serving connections open longer than a load balancer's idle timeout", () => {
+    expect(loadConfig({}).serving).toMatchObject({
+      keepAliveTimeoutMs: 65_000,
+      headersTimeoutMs: 66_000,
+      requestTimeoutMs: 120_000,
+      drainDelayMs: 0,
+      drainTimeoutMs: 10_000,
+    });
+    const behindGcp = loadConfig({
+      MODELDECK_SERVING_KEEPALIVE_SECONDS: "620",
+      MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS: "900",
+      MODELDECK_SERVING_DRAIN_DELAY_SECONDS: "5",
+      MODELDECK_SERVING_DRAIN_TIMEOUT_SECONDS: "20",
+    }).serving;
+    expect(behindGcp).toMatchObject({
+      keepAliveTimeoutMs: 620_000,
+      headersTimeoutMs: 621_000,
+      drainDelayMs: 5_000,
+      drainTimeoutMs: 20_000,
+    });
+    // node:http rejects a headers timeout above the request timeout: say so at start-up.
+    expect(() => loadConfig({ MODELDECK_SERVING_KEEPALIVE_SECONDS: "300" })).toThrow(
+      /MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS/,
+    );
+  });
+
   it("trusts localhost and 127.0.0.1 origins plus the public URL", () => {
     const origins = trustedOrigins(
       loadConfig({ MODELDECK_PUBLIC_URL: "https://models.example.com/" }),

@@ -34,6 +34,11 @@ const envSchema = z.object({
   MODELDECK_SERVING_THREADS: z.coerce.number().int().min(0).max(256).default(1),
   MODELDECK_SERVING_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   MODELDECK_SERVING_RECONCILE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  MODELDECK_SERVING_KEEPALIVE_SECONDS: z.coerce.number().min(1).max(3600).default(65),
+  MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).optional(),
+  MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
+  MODELDECK_SERVING_DRAIN_DELAY_SECONDS: z.coerce.number().min(0).max(600).default(0),
+  MODELDECK_SERVING_DRAIN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(10),
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   MODELDECK_PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(30),
   MODELDECK_ROLLUP_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(400),
@@ -79,6 +84,25 @@ export type AppConfig = {
     /** How often the registry is re-read in case a notification was missed. */
     reconcileIntervalMs: number;
     predictionLog: boolean;
+    /**
+     * HTTP connection timeouts. The keep-alive timeout must be LONGER than the idle timeout of
+     * any proxy or load balancer in front: the side that closes an idle connection first must
+     * be the proxy, or it may send a request on a connection this server is closing that very
+     * moment, and the client gets a reset it did nothing to cause.
+     */
+    keepAliveTimeoutMs: number;
+    /** Time to receive a request's headers (by default just above the keep-alive timeout). */
+    headersTimeoutMs: number;
+    /** Time to receive a whole request. */
+    requestTimeoutMs: number;
+    /**
+     * Graceful stop (SIGTERM): for `drainDelayMs` the instance keeps answering but reports not
+     * ready and asks clients to close (`Connection: close`), so a load balancer removes it and
+     * keep-alive clients move elsewhere; then it stops accepting and waits up to
+     * `drainTimeoutMs` for requests in flight.
+     */
+    drainDelayMs: number;
+    drainTimeoutMs: number;
   };
   /** How often the scheduler evaluates alert rules (lib/alerts), in seconds. */
   alertEvaluationSeconds: number;
@@ -112,6 +136,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     number,
     number,
   ];
+  const keepAliveSeconds = e.MODELDECK_SERVING_KEEPALIVE_SECONDS;
+  const headersTimeoutSeconds = e.MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS ?? keepAliveSeconds + 1;
+  if (headersTimeoutSeconds > e.MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS) {
+    // node:http refuses a headers timeout longer than the request timeout.
+    throw new ConfigError(
+      "Invalid configuration: the serving headers timeout (MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS, default keep-alive + 1) must not exceed MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS",
+    );
+  }
   const browserHost = e.MODELDECK_HOST === "0.0.0.0" ? "127.0.0.1" : e.MODELDECK_HOST;
   return {
     host: e.MODELDECK_HOST,
@@ -135,6 +167,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workers: e.MODELDECK_SERVING_WORKERS,
       reconcileIntervalMs: e.MODELDECK_SERVING_RECONCILE_SECONDS * 1000,
       predictionLog: e.MODELDECK_PREDICTION_LOG === "on",
+      keepAliveTimeoutMs: keepAliveSeconds * 1000,
+      headersTimeoutMs: headersTimeoutSeconds * 1000,
+      requestTimeoutMs: e.MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS * 1000,
+      drainDelayMs: e.MODELDECK_SERVING_DRAIN_DELAY_SECONDS * 1000,
+      drainTimeoutMs: e.MODELDECK_SERVING_DRAIN_TIMEOUT_SECONDS * 1000,
     },
     alertEvaluationSeconds: e.MODELDECK_ALERT_EVALUATION_SECONDS,
     retention: {

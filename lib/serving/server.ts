@@ -27,7 +27,8 @@ import type { ServedVersion } from "./served-version";
  * simple JSON form for tabular models. Plain node:http with a hand-written router on purpose:
  * a dozen fixed routes, and every microsecond a framework adds is paid on each prediction.
  *
- *   GET  /v2/health/live | /v2/health/ready | /metrics         (open, for probes and scrapers)
+ *   GET  /v2/health/live | /v2/health/ready | /metrics         (open, for probes and scrapers;
+ *                                                              ready is 503 while draining)
  *   GET  /v2                                                   server metadata
  *   GET  /v2/models/{name}[/versions/{v}]                      model metadata
  *   GET  /v2/models/{name}[/versions/{v}]/ready                model readiness
@@ -80,10 +81,14 @@ const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(infer|pr
 
 export function createServingHandler(deps: ServingAppDeps) {
   let inFlight = 0;
+  let draining = false;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     const started = performance.now();
     const requestId = newRequestId();
+    // Draining: every answer asks the client to close its connection, so keep-alive clients
+    // (a proxy's pool, a Service's pinned TCP connection) reconnect to an instance that stays.
+    if (draining) res.setHeader("connection", "close");
     if (req.method === "GET" && (req.url === "/metrics" || req.url?.startsWith("/metrics?"))) {
       (deps.metricsText ?? (() => deps.metrics.registry.metrics()))()
         .then(
@@ -101,7 +106,7 @@ export function createServingHandler(deps: ServingAppDeps) {
         .finally(() => inFlight--);
       return;
     }
-    handle(deps, req, requestId, started)
+    handle(deps, req, requestId, started, draining)
       .then(
         (reply) => {
           try {
@@ -124,8 +129,17 @@ export function createServingHandler(deps: ServingAppDeps) {
       })
       .finally(() => inFlight--);
   };
-  return Object.assign(handler, { inFlight: () => inFlight });
+  return Object.assign(handler, {
+    inFlight: () => inFlight,
+    /** Starts the graceful stop: not ready from now on, and `Connection: close` on answers. */
+    startDraining: () => {
+      draining = true;
+    },
+    draining: () => draining,
+  });
 }
+
+export type ServingHandler = ReturnType<typeof createServingHandler>;
 
 function send(res: http.ServerResponse, reply: Reply, requestId: string) {
   if (res.headersSent || res.destroyed) return;
@@ -177,6 +191,7 @@ async function handle(
   req: http.IncomingMessage,
   requestId: string,
   started: number,
+  draining: boolean,
 ): Promise<Reply> {
   const rawUrl = req.url ?? "/";
   const q = rawUrl.indexOf("?");
@@ -185,7 +200,7 @@ async function handle(
 
   // Probes and scrapers stay open (restrict them at the network level if needed).
   if (method === "GET" && path === "/v2/health/live") return { status: 200, body: { live: true } };
-  if (method === "GET" && path === "/v2/health/ready") return readiness(deps);
+  if (method === "GET" && path === "/v2/health/ready") return readiness(deps, draining);
 
   const denied = await authenticate(deps, req);
   if (denied) {
@@ -483,11 +498,18 @@ function methodNotAllowed(method: string, path: string, allowed: string): Reply 
   );
 }
 
-function readiness(deps: ServingAppDeps): Reply {
-  const ready = deps.router.ready;
+function readiness(deps: ServingAppDeps, draining: boolean): Reply {
+  // A draining instance fails readiness first, so a load balancer stops sending it requests
+  // while it still answers the ones it has.
+  const ready = !draining && deps.router.ready;
   return {
     status: ready ? 200 : 503,
-    body: { ready, models: deps.router.snapshot(), ...deps.readiness?.() },
+    body: {
+      ready,
+      ...(draining ? { draining: true } : {}),
+      models: deps.router.snapshot(),
+      ...deps.readiness?.(),
+    },
   };
 }
 

@@ -1,5 +1,4 @@
 import cluster from "node:cluster";
-import http from "node:http";
 import { createCachedTokenVerifier } from "../../lib/auth/tokens";
 import { getConfig } from "../../lib/config";
 import { getPrisma } from "../../lib/db/client";
@@ -10,6 +9,11 @@ import { listenToModelEvents } from "../../lib/serving/listener";
 import { createServingMetrics } from "../../lib/serving/metrics";
 import { postgresPredictionSink, PredictionLogWriter } from "../../lib/serving/prediction-log";
 import { ModelRouter } from "../../lib/serving/router";
+import {
+  createServingHttpServer,
+  drainServingServer,
+  gracefulStopBudgetMs,
+} from "../../lib/serving/http-server";
 import { createServingHandler } from "../../lib/serving/server";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
@@ -116,7 +120,7 @@ const heartbeat = startHeartbeat(
   (error) => log.warn({ err: error }, "heartbeat failed"),
   instanceId,
 );
-const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+const server = createServingHttpServer(handler, config.serving);
 
 await new Promise<void>((resolve, reject) => {
   server.once("error", reject);
@@ -128,21 +132,19 @@ log.info(
 );
 announceReady({ port: config.servingPort });
 
-onShutdown(log, async () => {
-  // Stop accepting, let in-flight requests finish, then flush the log and free the sessions.
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const deadline = Date.now() + 10_000;
-  while (handler.inFlight() > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  server.closeAllConnections();
-  await closed;
-  clearInterval(periodic);
-  await listener.stop();
-  await predictionLog?.stop();
-  await predictionSink?.end();
-  await router.close();
-  await heartbeat.stop();
-  await db.$disconnect();
-});
+onShutdown(
+  log,
+  async () => {
+    // Not ready first (a load balancer stops routing here), then stop accepting and let the
+    // requests in flight finish; only then flush the log and free the sessions.
+    await drainServingServer(server, handler, config.serving, log);
+    clearInterval(periodic);
+    await listener.stop();
+    await predictionLog?.stop();
+    await predictionSink?.end();
+    await router.close();
+    await heartbeat.stop();
+    await db.$disconnect();
+  },
+  gracefulStopBudgetMs(config.serving),
+);

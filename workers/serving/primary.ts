@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { AggregatorRegistry } from "prom-client";
 import { getConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
+import { gracefulStopBudgetMs } from "../../lib/serving/http-server";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 import {
   METRICS_REPLY,
@@ -89,12 +90,17 @@ cluster.on("exit", (worker, code, signal) => {
 
 for (let i = 0; i < count; i++) fork();
 
-onShutdown(log, async () => {
-  stopping = true;
-  const exited = new Promise<void>((resolve) => (allExited = resolve));
-  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
-  if (workers.length === 0) return;
-  // Each worker drains its requests and flushes its prediction log on SIGTERM.
-  for (const worker of workers) worker.process.kill("SIGTERM");
-  await exited;
-});
+onShutdown(
+  log,
+  async () => {
+    stopping = true;
+    const exited = new Promise<void>((resolve) => (allExited = resolve));
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    if (workers.length === 0) return;
+    // Each worker drains its requests and flushes its prediction log on SIGTERM.
+    for (const worker of workers) worker.process.kill("SIGTERM");
+    await exited;
+  },
+  // The workers drain on their own budget; this one only has to outlast theirs.
+  gracefulStopBudgetMs(config.serving) + 2_000,
+);

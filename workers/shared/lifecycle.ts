@@ -5,7 +5,12 @@ import type { Logger } from "../../lib/log";
  * IPC channel; when the supervisor dies (even by SIGKILL) the channel closes, and the child
  * shuts itself down instead of lingering with its port bound.
  */
-export function onShutdown(log: Logger, stop: (reason: string) => Promise<void>): void {
+export function onShutdown(
+  log: Logger,
+  stop: (reason: string) => Promise<void>,
+  /** After this long the process exits anyway (a graceful drain may need longer). */
+  forceAfterMs = 15_000,
+): void {
   let stopping = false;
   const run = (reason: string) => {
     if (stopping) return;
@@ -14,7 +19,7 @@ export function onShutdown(log: Logger, stop: (reason: string) => Promise<void>)
     const force = setTimeout(() => {
       log.warn("shutdown took too long; exiting");
       process.exit(1);
-    }, 15_000);
+    }, forceAfterMs);
     force.unref();
     stop(reason)
       .then(() => process.exit(0))

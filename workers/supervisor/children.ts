@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "../../lib/log";
 
-export type ChildSpec = { name: string; entry: string; env: NodeJS.ProcessEnv };
+export type ChildSpec = {
+  name: string;
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  /** How long a graceful stop may take before SIGKILL (default 10 s). */
+  stopTimeoutMs?: number;
+};
 
 /**
  * Runs one worker process and restarts it if it dies unexpectedly, with exponential backoff
@@ -62,7 +68,7 @@ export class SupervisedChild {
     });
   }
 
-  async stop(timeoutMs = 10_000): Promise<void> {
+  async stop(timeoutMs = this.spec.stopTimeoutMs ?? 10_000): Promise<void> {
     this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null) return;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
+import { gracefulStopBudgetMs } from "../../lib/serving/http-server";
 import { ensureBuilt } from "./build";
 import { SupervisedChild } from "./children";
 import { acquireRunLock } from "./run-lock";
@@ -67,7 +68,13 @@ async function main() {
     };
     const specs = [
       { name: "web", entry: "workers/web/main.ts" },
-      { name: "serving", entry: "workers/serving/main.ts" },
+      {
+        name: "serving",
+        entry: "workers/serving/main.ts",
+        // Its drain (MODELDECK_SERVING_DRAIN_*) decides how long a graceful stop takes; with
+        // workers, their primary waits for them a little longer still.
+        stopTimeoutMs: gracefulStopBudgetMs(config.serving) + 3_000,
+      },
       { name: "scheduler", entry: "workers/scheduler/main.ts" },
     ];
     const record = () =>

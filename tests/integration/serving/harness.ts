@@ -21,7 +21,8 @@ import { listenToModelEvents } from "../../../lib/serving/listener";
 import { createServingMetrics } from "../../../lib/serving/metrics";
 import { postgresPredictionSink, PredictionLogWriter } from "../../../lib/serving/prediction-log";
 import { ModelRouter } from "../../../lib/serving/router";
-import { createServingHandler } from "../../../lib/serving/server";
+import { createServingHttpServer } from "../../../lib/serving/http-server";
+import { createServingHandler, type ServingHandler } from "../../../lib/serving/server";
 import { LocalArtifactStore, type ArtifactStore } from "../../../lib/storage";
 import { truncateAll, useTestDatabase } from "../helpers/db";
 import { spawnWorker, type WorkerProcess } from "../helpers/worker";
@@ -119,6 +120,8 @@ export function promote(db: PrismaClient, model: string, version: number, alias 
 
 export type InProcessServing = {
   url: string;
+  server: http.Server;
+  handler: ServingHandler;
   router: ModelRouter;
   metrics: ReturnType<typeof createServingMetrics>;
   predictionLog: PredictionLogWriter;
@@ -169,11 +172,17 @@ export async function startInProcessServing(opts: {
     authorize: opts.authorize ?? null,
     maxBodyBytes: opts.maxBodyBytes ?? 1024 * 1024,
   });
-  const server = http.createServer(handler);
+  const server = createServingHttpServer(handler, {
+    keepAliveTimeoutMs: 65_000,
+    headersTimeoutMs: 66_000,
+    requestTimeoutMs: 120_000,
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    server,
+    handler,
     router,
     metrics,
     predictionLog,
