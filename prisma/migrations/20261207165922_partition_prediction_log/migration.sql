@@ -47,9 +47,11 @@ BEGIN
     EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY ("requestId")', t, t || '_pkey');
     EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', t || '_default', t);
 
-    -- From the day of the oldest row (the primary key's first id) to a week ahead.
+    -- From the day of the oldest row (the first UUIDv7 in primary key order) to a week ahead;
+    -- rows whose ids are no UUIDv7 go to the default partition.
     EXECUTE format('SELECT (''x'' || substr(replace("requestId"::text, ''-'', ''''), 1, 12))::bit(48)::bigint'
-                   '  FROM %I ORDER BY "requestId" LIMIT 1', t || '_unpartitioned') INTO first_ms;
+                   '  FROM %I WHERE substr("requestId"::text, 15, 1) = ''7'''
+                   ' ORDER BY "requestId" LIMIT 1', t || '_unpartitioned') INTO first_ms;
     day := greatest(least(coalesce((to_timestamp(first_ms / 1000.0) AT TIME ZONE 'UTC')::date, today), today),
                     today - 400);
     WHILE day <= today + 7 LOOP
