@@ -245,6 +245,8 @@ export type DropResult = {
   /** Day partitions detached and dropped, e.g. prediction_log_p20261101. */
   dropped: string[];
   exported: PartitionExport[];
+  /** Days left for the next run (lock wait ran out, export failed); logged as warnings. */
+  failed: string[];
 };
 
 export type DropOptions = {
@@ -270,35 +272,49 @@ export async function dropExpiredPartitions(
 ): Promise<DropResult> {
   const now = options.now ?? Date.now();
   const cutoffMs = now - options.retentionDays * DAY_MS;
-  const result: DropResult = { dropped: [], exported: [] };
+  const result: DropResult = { dropped: [], exported: [], failed: [] };
+  const failed = (name: string, step: string, error: unknown) => {
+    result.failed.push(name);
+    options.log?.warn(
+      { err: error, partition: name, step },
+      "retention left a day for the next run",
+    );
+  };
   for (const table of PARTITIONED_TABLES) {
     for (const day of expiredDays(await attachedDays(db, table), cutoffMs)) {
       if (options.signal?.aborted) return result;
-      await db.$transaction(async (tx) => {
-        await tx.$executeRawUnsafe(ADVISORY_LOCK_SQL);
-        await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-        if (!(await attachedDays(tx, table)).includes(day)) return;
-        await tx.$executeRawUnsafe(
-          `ALTER TABLE "${table}" DETACH PARTITION "${partitionName(table, day)}"`,
-        );
-      }, TX_OPTIONS);
+      try {
+        await db.$transaction(async (tx) => {
+          await tx.$executeRawUnsafe(ADVISORY_LOCK_SQL);
+          await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+          if (!(await attachedDays(tx, table)).includes(day)) return;
+          await tx.$executeRawUnsafe(
+            `ALTER TABLE "${table}" DETACH PARTITION "${partitionName(table, day)}"`,
+          );
+        }, TX_OPTIONS);
+      } catch (error) {
+        // Most likely the lock wait ran out behind a long transaction: the next fire retries.
+        failed(partitionName(table, day), "detach", error);
+        break;
+      }
     }
     // Detached now or by an earlier run whose export or drop failed.
     for (const day of await detachedDays(db, table)) {
       if (options.signal?.aborted) return result;
       if (dayStartOf(day) + DAY_MS > cutoffMs) continue; // not ours to drop
       const name = partitionName(table, day);
-      let exported: PartitionExport | null = null;
-      if (options.exportTo) {
-        exported = await exportDay(options.exportTo, table, day);
-        result.exported.push(exported);
+      try {
+        const exported = options.exportTo ? await exportDay(options.exportTo, table, day) : null;
+        await db.$transaction(async (tx) => {
+          await tx.$executeRawUnsafe(ADVISORY_LOCK_SQL);
+          if (exported) await recordExport(tx, exported, day);
+          await tx.$executeRawUnsafe(`DROP TABLE IF EXISTS "${name}"`);
+        }, TX_OPTIONS);
+        if (exported) result.exported.push(exported);
+        result.dropped.push(name);
+      } catch (error) {
+        failed(name, options.exportTo ? "export or drop" : "drop", error);
       }
-      await db.$transaction(async (tx) => {
-        await tx.$executeRawUnsafe(ADVISORY_LOCK_SQL);
-        if (exported) await recordExport(tx, exported, day);
-        await tx.$executeRawUnsafe(`DROP TABLE IF EXISTS "${name}"`);
-      }, TX_OPTIONS);
-      result.dropped.push(name);
     }
   }
   if (result.dropped.length > 0) {

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
+import pg from "pg";
 import { v4 as uuidv4, v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
@@ -12,6 +13,7 @@ import { joinPendingFeedback, submitFeedback } from "../../../lib/monitoring/fee
 import {
   DAY_MS,
   dayStartOf,
+  dropExpiredPartitions,
   ensurePartitions,
   partitionDay,
   partitionName,
@@ -345,5 +347,84 @@ describe("retention by whole days", () => {
       for (const r of late) expect(where.get(r.requestId)).toBe(partitionName(table, dayBefore));
     }
     expect(await labelledAroundMidnight()).toBe(labelledBefore + 2);
+  });
+});
+
+describe("retention that cannot finish a day", () => {
+  const today = dayStartOf(Date.now());
+  const later = today + 40 * DAY_MS; // every day the migration made is expired by then
+  const day = today + 2 * DAY_MS;
+
+  async function databaseWithRows() {
+    const db = await migratedDatabase();
+    const sink = postgresPredictionSink(db.url);
+    await sink.insert(
+      [1, 2, 3].map((i) => logRow(uuidv7({ msecs: day + i }), uuidv4(), new Date())),
+      "t",
+    );
+    await sink.end();
+    return db;
+  }
+  const count = async (url: string, table: string) =>
+    Number((await adminQuery<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0]!.n);
+
+  it("keeps a day it could not export detached (out of every query) and finishes it on the next run", async () => {
+    const db = await databaseWithRows();
+    const data = await tempDataDir();
+    cleanups.push(() => data.cleanup());
+    const store = new LocalArtifactStore({ root: path.join(data.dir, "artifacts") });
+    const unreachable = new LocalArtifactStore({ root: path.join(data.dir, "artifacts") });
+    unreachable.stage = () => Promise.reject(new Error("the bucket does not answer"));
+    const name = partitionName("prediction_log", day);
+
+    const first = await dropExpiredPartitions(db.client, {
+      now: later,
+      retentionDays: 30,
+      exportTo: { store: unreachable, connectionString: db.url },
+    });
+    expect(first.failed).toContain(name);
+    expect(first.dropped).toEqual([]);
+    expect(await count(db.url, "prediction_log")).toBe(0); // detached: no query sees it
+    expect(await count(db.url, name)).toBe(3); // and nothing is lost
+    expect(await db.client.predictionLogExport.count()).toBe(0);
+
+    const second = await dropExpiredPartitions(db.client, {
+      now: later,
+      retentionDays: 30,
+      exportTo: { store, connectionString: db.url },
+    });
+    expect(second.failed).toEqual([]);
+    expect(second.dropped).toContain(name);
+    const exported = await db.client.predictionLogExport.findUniqueOrThrow({
+      where: { partition: name },
+    });
+    expect(Number(exported.rows)).toBe(3);
+    expect(await store.exists(exported.storageKey)).toBe(true);
+  });
+
+  it("gives up a detach after its lock wait instead of holding writers back, and retries next run", async () => {
+    const db = await databaseWithRows();
+    const writer = new pg.Client({ connectionString: db.url });
+    await writer.connect();
+    cleanups.push(() => writer.end());
+    // A serving flush in progress: an open transaction that wrote to the log.
+    await writer.query("BEGIN");
+    await writer.query(
+      `INSERT INTO prediction_log ("requestId", at, "modelId", model, status, "latencyMs", "instanceId")
+       VALUES ($1, now(), $2, 'm', 200, 1, 'writer')`,
+      [uuidv7(), uuidv4()],
+    );
+    const started = Date.now();
+    const blocked = await dropExpiredPartitions(db.client, { now: later, retentionDays: 30 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(blocked.failed).toHaveLength(1); // the log's first day; feedback's days went
+    expect(blocked.dropped.every((n) => n.startsWith("prediction_feedback_"))).toBe(true);
+    await writer.query("COMMIT");
+
+    const next = await dropExpiredPartitions(db.client, { now: later, retentionDays: 30 });
+    expect(next.failed).toEqual([]);
+    expect(next.dropped).toContain(partitionName("prediction_log", day));
+    // The writer's row (made today) was committed into its day, which is past retention too.
+    expect(await count(db.url, "prediction_log")).toBe(0);
   });
 });
