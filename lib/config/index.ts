@@ -42,6 +42,7 @@ const envSchema = z.object({
   MODELDECK_PREDICTION_LOG: z.enum(["on", "off"]).default("on"),
   MODELDECK_PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(30),
   MODELDECK_ROLLUP_RETENTION_DAYS: z.coerce.number().min(0.01).max(36_500).default(400),
+  MODELDECK_LOG_EXPORT: z.enum(["true", "false", "on", "off", "1", "0"]).default("false"),
   MODELDECK_FEEDBACK_PENDING_SECONDS: z.coerce
     .number()
     .min(1)
@@ -112,6 +113,8 @@ export type AppConfig = {
     predictionLogDays: number;
     /** Per-minute rollups (charts and alerts); at least as long as the raw logs. */
     rollupDays: number;
+    /** Write each expired day of the raw log to the artifact store before dropping it (lib/monitoring/partitions.ts). */
+    exportLog: boolean;
   };
   /** How long feedback for a request not logged yet waits for it (lib/monitoring/pending-feedback.ts). */
   feedbackPendingMs: number;
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retention: {
       predictionLogDays: e.MODELDECK_PREDICTION_LOG_RETENTION_DAYS,
       rollupDays: e.MODELDECK_ROLLUP_RETENTION_DAYS,
+      exportLog: ["true", "on", "1"].includes(e.MODELDECK_LOG_EXPORT),
     },
     feedbackPendingMs: e.MODELDECK_FEEDBACK_PENDING_SECONDS * 1000,
   };

@@ -1,6 +1,7 @@
 import type { PrismaClient } from "../db/generated/client";
 import type { SystemTask } from "../jobs/system-tasks";
 import type { Logger } from "../log";
+import { dropExpiredPartitions, type DropOptions } from "./partitions";
 
 /**
  * Retention of monitoring data: raw prediction logs and their feedback are kept
@@ -8,6 +9,11 @@ import type { Logger } from "../log";
  * the hourly tally of pending feedback `rollupDays`. Pending feedback itself expires much
  * sooner (lib/monitoring/pending-feedback.ts). A scheduler system task runs
  * `enforceRetention` every few minutes.
+ *
+ * The raw log and its feedback are partitioned by day (lib/monitoring/partitions.ts): whole
+ * days past the cutoff are detached and dropped (optionally exported first), in a time that
+ * does not grow with their rows. Only rows in the default partitions (stragglers outside
+ * every day) are deleted row by row, as below.
  *
  * Without long locks: rows go in small batches, each its own autocommitted DELETE of at
  * most `batchSize` rows found through an index (the UUIDv7 primary key of prediction_log
@@ -24,6 +30,8 @@ export type RetentionPolicy = { predictionLogDays: number; rollupDays: number };
 
 export type RetentionOptions = {
   now?: Date;
+  /** Given: each expired day of the raw log is written to this store before it is dropped. */
+  exportTo?: DropOptions["exportTo"];
   batchSize?: number;
   maxBatchesPerRun?: number;
   /** Pause between batches (ms). */
@@ -33,6 +41,11 @@ export type RetentionOptions = {
 };
 
 export type RetentionResult = {
+  /** Day partitions of prediction_log and prediction_feedback dropped whole. */
+  partitionsDropped: string[];
+  /** Of those, the ones written to the artifact store first. */
+  partitionsExported: number;
+  /** Rows deleted one by one (from the default partitions only). */
   predictionLog: number;
   feedback: number;
   rollups: number;
@@ -82,12 +95,21 @@ export async function enforceRetention(
     return total;
   };
 
-  // Both the id range (the index used) and the time (what retention means) must be past
-  // the cutoff: a row whose clock disagreed slightly with its id waits for a later run.
+  const days = await dropExpiredPartitions(db, {
+    now,
+    retentionDays: policy.predictionLogDays,
+    exportTo: options.exportTo,
+    signal: options.signal,
+    log: options.log,
+  });
+
+  // Stragglers in the default partitions. Both the id range (the index used) and the time
+  // (what retention means) must be past the cutoff: a row whose clock disagreed slightly
+  // with its id waits for a later run.
   const predictionLog = await drain(() =>
     db.$executeRawUnsafe(
-      `DELETE FROM prediction_log WHERE "requestId" = ANY(ARRAY(
-         SELECT "requestId" FROM prediction_log
+      `DELETE FROM prediction_log_default WHERE "requestId" = ANY(ARRAY(
+         SELECT "requestId" FROM prediction_log_default
           WHERE "requestId" < $1::uuid AND at < ${UTC_PARAM(2)}
           ORDER BY "requestId" LIMIT $3))`,
       logCutoffId,
@@ -97,8 +119,8 @@ export async function enforceRetention(
   );
   const feedback = await drain(() =>
     db.$executeRawUnsafe(
-      `DELETE FROM prediction_feedback WHERE "requestId" = ANY(ARRAY(
-         SELECT "requestId" FROM prediction_feedback
+      `DELETE FROM prediction_feedback_default WHERE "requestId" = ANY(ARRAY(
+         SELECT "requestId" FROM prediction_feedback_default
           WHERE "requestId" < $1::uuid AND "predictedAt" < ${UTC_PARAM(2)}
           ORDER BY "requestId" LIMIT $3))`,
       logCutoffId,
@@ -132,7 +154,16 @@ export async function enforceRetention(
       batchSize,
     ),
   );
-  const result = { predictionLog, feedback, rollups, blocks, pendingTally, batches };
+  const result = {
+    partitionsDropped: days.dropped,
+    partitionsExported: days.exported.length,
+    predictionLog,
+    feedback,
+    rollups,
+    blocks,
+    pendingTally,
+    batches,
+  };
   if (predictionLog + feedback + rollups + blocks + pendingTally > 0) {
     options.log?.info(
       { ...result, logCutoff, rollupCutoff },
@@ -151,13 +182,19 @@ export function retentionTask(deps: {
   db: PrismaClient;
   log: Logger;
   policy: RetentionPolicy;
+  exportTo?: RetentionOptions["exportTo"];
 }): SystemTask {
   return {
     name: "monitoring-retention",
     schedule: "40 */10 * * * *",
     leaseMs: 15 * 60_000,
     run: async ({ at, signal }) => {
-      await enforceRetention(deps.db, deps.policy, { now: at, signal, log: deps.log });
+      await enforceRetention(deps.db, deps.policy, {
+        now: at,
+        signal,
+        log: deps.log,
+        exportTo: deps.exportTo,
+      });
     },
   };
 }

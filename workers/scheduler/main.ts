@@ -12,6 +12,7 @@ import { webhookRetentionTask } from "../../lib/notifications/retention";
 import { loadWebhookSettings } from "../../lib/notifications/settings";
 import { driftSnapshotTask } from "../../lib/monitoring/drift";
 import { rollupCompactionTask } from "../../lib/monitoring/blocks";
+import { partitionTask } from "../../lib/monitoring/partitions";
 import { pendingFeedbackTask } from "../../lib/monitoring/pending-feedback";
 import { retentionTask } from "../../lib/monitoring/retention";
 import { getArtifactStore } from "../../lib/storage";
@@ -67,7 +68,18 @@ systemTasks.add(driftSnapshotTask({ db, store: getArtifactStore(), log }));
 systemTasks.add(
   alertEvaluationTask({ db, log, intervalSeconds: getConfig().alertEvaluationSeconds }),
 );
-systemTasks.add(retentionTask({ db, log, policy: getConfig().retention }));
+const retention = getConfig().retention;
+systemTasks.add(partitionTask({ db, log, retentionDays: retention.predictionLogDays }));
+systemTasks.add(
+  retentionTask({
+    db,
+    log,
+    policy: retention,
+    exportTo: retention.exportLog
+      ? { store: getArtifactStore(), connectionString: process.env.DATABASE_URL! }
+      : undefined,
+  }),
+);
 systemTasks.add(rollupCompactionTask({ db, log }));
 systemTasks.add(pendingFeedbackTask({ db, log, windowMs: getConfig().feedbackPendingMs }));
 systemTasks.add(webhookRetentionTask({ db, log, days: webhookSettings.retentionDays }));

@@ -256,7 +256,8 @@ describe("writeNewMigration (prisma migrate dev --create-only on the wasm engine
       // From an empty history the one migration creates everything the chain creates.
       const creates = (sql: string) =>
         sql.match(/^CREATE (TABLE|TYPE|UNIQUE INDEX|INDEX) "[^"]+"/gm) ?? [];
-      const chain = migrations.flatMap((m) => creates(m.sql)).sort();
+      // A set: a later migration may recreate what it rebuilt (the log's partitioning does).
+      const chain = [...new Set(migrations.flatMap((m) => creates(m.sql)))].sort();
       expect(creates(created!.sql).sort()).toEqual(chain);
     }
     expect(await fs.readFile(path.join(dir, "migration_lock.toml"), "utf8")).toBe(

@@ -139,13 +139,18 @@ describe("monitoring retention", () => {
   });
 
   it("reads its days from the configuration, rollups at least as long as logs", () => {
-    expect(loadConfig({}).retention).toEqual({ predictionLogDays: 30, rollupDays: 400 });
+    expect(loadConfig({}).retention).toEqual({
+      predictionLogDays: 30,
+      rollupDays: 400,
+      exportLog: false,
+    });
+    expect(loadConfig({ MODELDECK_LOG_EXPORT: "true" }).retention.exportLog).toBe(true);
     expect(
       loadConfig({
         MODELDECK_PREDICTION_LOG_RETENTION_DAYS: "7",
         MODELDECK_ROLLUP_RETENTION_DAYS: "90",
       }).retention,
-    ).toEqual({ predictionLogDays: 7, rollupDays: 90 });
+    ).toEqual({ predictionLogDays: 7, rollupDays: 90, exportLog: false });
     expect(() => loadConfig({ MODELDECK_ROLLUP_RETENTION_DAYS: "10" })).toThrow(
       /MODELDECK_ROLLUP_RETENTION_DAYS must be at least/,
     );
