@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseS3Url } from "../storage/location";
 
 /**
  * Process configuration, read from the environment once. Every process (supervisor, web,
@@ -53,7 +54,7 @@ const envSchema = z.object({
     .string()
     .min(1)
     .refine(
-      (v) => !v.includes("://") || S3_URL.test(v),
+      (v) => !v.includes("://") || parseS3Url(v) !== null,
       "expected a directory or s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
     )
     .optional(),
@@ -66,9 +67,6 @@ const envSchema = z.object({
     .default(10 * 1024 ** 3),
   DATABASE_URL: z.string().min(1).optional(),
 });
-
-/** Bucket names as S3 allows them; the prefix is anything after the first slash. */
-const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
 
 /** Where artifacts and datasets live: a local directory (default) or an S3-compatible bucket. */
 export type ArtifactStoreConfig =
@@ -191,13 +189,12 @@ function artifactStoreConfig(
   dataDir: string,
   forcePathStyle: string,
 ): ArtifactStoreConfig {
-  const match = value ? S3_URL.exec(value) : null;
-  if (!match)
+  const location = value ? parseS3Url(value) : null;
+  if (!location)
     return { kind: "local", root: path.resolve(value ?? path.join(dataDir, "artifacts")) };
   return {
     kind: "s3",
-    bucket: match[1]!,
-    prefix: (match[2] ?? "").replace(/^\/+|\/+$/g, ""),
+    ...location,
     forcePathStyle: forcePathStyle === "1" || forcePathStyle === "true",
   };
 }

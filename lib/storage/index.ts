@@ -9,13 +9,8 @@ export * from "./errors";
 export { ArtifactCache, type ArtifactCacheOptions } from "./cache";
 export { artifactKeyFor, isSha256Hex, parseArtifactKey } from "./keys";
 export { LocalArtifactStore, type LocalArtifactStoreOptions } from "./local";
-export {
-  S3ArtifactStore,
-  createS3Client,
-  parseS3Url,
-  type S3ArtifactStoreOptions,
-  type S3Location,
-} from "./s3";
+export { parseS3Url, type S3Location } from "./location";
+export { S3ArtifactStore, createS3Client, type S3ArtifactStoreOptions } from "./s3";
 export type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from "./types";
 
 /**

@@ -13,6 +13,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { ArtifactCache } from "./cache";
 import { ArtifactNotFoundError, StagedArtifactStateError } from "./errors";
 import { artifactKeyFor, parseArtifactKey } from "./keys";
+import type { S3Location } from "./location";
 import { stageToTempFile, statOrNull, sweepTempDir } from "./staging";
 import type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from "./types";
 
@@ -24,19 +25,10 @@ import type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from
 const PART_SIZE = 8 * 1024 ** 2;
 const QUEUE_SIZE = 2;
 
-export type S3Location = { bucket: string; prefix: string };
-
 export type S3ArtifactStoreOptions = S3Location & {
   client: S3Client;
   cache: ArtifactCache;
 };
-
-/** `s3://bucket/some/prefix` → bucket and prefix without slashes at either end. */
-export function parseS3Url(url: string): S3Location {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!match) throw new Error(`Not an s3://bucket/prefix URL: ${JSON.stringify(url)}`);
-  return { bucket: match[1]!, prefix: (match[2] ?? "").replace(/^\/+|\/+$/g, "") };
-}
 
 /**
  * An S3 client from the SDK's standard configuration chain: AWS_ENDPOINT_URL_S3 (or
