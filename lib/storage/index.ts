@@ -34,8 +34,18 @@ export function createArtifactStore(
   });
 }
 
+/**
+ * Temp files older than this at start-up were left by a crashed process: a live upload or
+ * cache fill rewrites its file continuously, and staged files wait for seconds, not hours.
+ */
+const STALE_TEMP_AT_START_MS = 6 * 3600_000;
+
 let cached: ArtifactStore | undefined;
 export function getArtifactStore(): ArtifactStore {
-  cached ??= createArtifactStore(getConfig());
+  if (!cached) {
+    cached = createArtifactStore(getConfig());
+    // Best effort and off the caller's path: a sweep that fails is retried next start.
+    void cached.sweepStaleTemp(STALE_TEMP_AT_START_MS).catch(() => {});
+  }
   return cached;
 }
