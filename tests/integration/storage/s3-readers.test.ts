@@ -5,7 +5,10 @@
  */
 import path from "node:path";
 import { text } from "node:stream/consumers";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
+import { HeadObjectCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import { SYSTEM_ACTOR } from "../../../lib/audit";
+import { registerVersionBytes } from "../../../lib/registry/upload";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchPoller, getBatchResult, submitBatchPrediction } from "../../../lib/batch";
 import { loadConfig } from "../../../lib/config";
@@ -47,6 +50,22 @@ describe("readers of artifacts in an S3-compatible bucket", { timeout: 120_000 }
     process.env = savedEnv;
     await s3?.stop();
     await cleanup?.();
+  });
+
+  it("publishes nothing for an upload that is not a valid ONNX model", async () => {
+    const web = storeOf("invalid");
+    const bytes = Buffer.from("this is not an ONNX model");
+    await expect(
+      registerVersionBytes(db.client, web, SYSTEM_ACTOR, bytes, {
+        modelName: DEMO_MODEL.name,
+        lineage: { kind: "upload" },
+      }),
+    ).rejects.toThrow();
+    const key = web.keyFor(createHash("sha256").update(bytes).digest("hex"));
+    expect(await web.exists(key)).toBe(false);
+    const uploads = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect(await listFiles(path.join(dir, "invalid"))).toEqual([]);
   });
 
   it("evaluates a version with model and dataset fetched from the bucket", async () => {
