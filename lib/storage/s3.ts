@@ -106,7 +106,10 @@ export class S3ArtifactStore implements ArtifactStore {
       if (!valid) throw new RangeError(`Invalid byte range ${JSON.stringify(range)}.`);
     }
     const cached = await this.cache.lookup(key);
-    if (cached) return createReadStream(cached, { start: range?.start, end: range?.end });
+    // Opened here, not lazily by the stream: an entry evicted since the lookup falls back
+    // to the bucket instead of failing the read.
+    const handle = cached ? await fs.open(cached, "r").catch(() => null) : null;
+    if (handle) return handle.createReadStream({ start: range?.start, end: range?.end });
     // A download streams straight from the bucket: filling the cache first would delay the
     // first byte by the whole object, and one-off reads should not evict served models.
     return this.download(key, range);
