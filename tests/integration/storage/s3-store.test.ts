@@ -155,6 +155,19 @@ describe("S3ArtifactStore against a real S3-compatible server", () => {
     expect(await listFiles(cacheDir)).toEqual([key]); // no temp files left
   });
 
+  it("lets processes that share a cache directory fill the same key at once", async () => {
+    const data = randomBytes(3 * 1024 ** 2);
+    const { key } = await put(data);
+    const shared = path.join(dir, "shared");
+    // Separate stores with separate in-process bookkeeping, as separate processes have.
+    const stores = [1, 2, 3, 4].map(() => storeWith(shared));
+    const read = await Promise.all(
+      stores.map((s) => s.withLocalFile(key, (file) => fs.readFile(file))),
+    );
+    for (const bytes of read) expect(sha(bytes)).toBe(sha(data));
+    expect(await listFiles(shared)).toEqual([key]);
+  });
+
   it("refuses an object whose bytes do not match its key, and caches nothing", async () => {
     const data = randomBytes(1000);
     const key = store.keyFor(sha(data));
