@@ -78,6 +78,17 @@ server.middleware.unshift(multipartUploadsExtension);
 const { port } = await server.run();
 process.stdout.write(`S3_READY ${port}\n`);
 
-const stop = () => server.close().finally(() => process.exit(0));
+let stopping;
+const stop = () => (stopping ??= server.close().finally(() => process.exit(0)));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+// A test runner killed outright cannot stop us: leave with it instead of lingering.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent && !stopping) {
+    stopping = fs
+      .rm(directory, { recursive: true, force: true })
+      .then(() => server.close())
+      .finally(() => process.exit(0));
+  }
+}, 1000).unref();
