@@ -29,3 +29,5 @@ export function readState(): E2EState {
 const offset = Number(process.env.MODELDECK_E2E_PORT_OFFSET ?? 0);
 export const E2E_PORTS = { web: 3100 + offset, serving: 8100 + offset, db: 54500 + offset };
 export const E2E_RESTART_PORTS = { web: 3200 + offset, serving: 8200 + offset, db: 54600 + offset };
+/** Clear of the two groups above for offsets up to 400 (checkouts run side by side). */
+export const E2E_S3_PORTS = { web: 3700 + offset, serving: 8700 + offset, db: 55200 + offset };

@@ -32,6 +32,45 @@ describe("configuration", () => {
     expect(c.databaseUrl).toBe("postgresql://u:p@db/modeldeck");
   });
 
+  it("chooses the artifact store: the data directory by default, a directory or a bucket", () => {
+    expect(loadConfig({ MODELDECK_DATA_DIR: "/srv/md" }).artifacts).toEqual({
+      store: { kind: "local", root: "/srv/md/artifacts" },
+      cacheDir: "/srv/md/artifact-cache",
+      cacheMaxBytes: 10 * 1024 ** 3,
+    });
+    expect(loadConfig({ MODELDECK_ARTIFACT_STORE: "/mnt/models" }).artifacts.store).toEqual({
+      kind: "local",
+      root: "/mnt/models",
+    });
+    const s3 = loadConfig({
+      MODELDECK_ARTIFACT_STORE: "s3://ml-artifacts/modeldeck/prod/",
+      MODELDECK_S3_FORCE_PATH_STYLE: "true",
+      MODELDECK_ARTIFACT_CACHE_DIR: "/cache",
+      MODELDECK_ARTIFACT_CACHE_BYTES: "1000000",
+    }).artifacts;
+    expect(s3).toEqual({
+      store: { kind: "s3", bucket: "ml-artifacts", prefix: "modeldeck/prod", forcePathStyle: true },
+      cacheDir: "/cache",
+      cacheMaxBytes: 1_000_000,
+    });
+    expect(loadConfig({ MODELDECK_ARTIFACT_STORE: "s3://b12" }).artifacts.store).toMatchObject({
+      bucket: "b12",
+      prefix: "",
+      forcePathStyle: false,
+    });
+  });
+
+  it("names the variable of an invalid artifact store", () => {
+    for (const value of ["s3://UPPER/x", "s3://ab", "gs://bucket/x", "s3://-bad-/x"]) {
+      expect(() => loadConfig({ MODELDECK_ARTIFACT_STORE: value }), value).toThrow(
+        /MODELDECK_ARTIFACT_STORE: expected a directory or s3:\/\/bucket\/prefix/,
+      );
+    }
+    expect(() => loadConfig({ MODELDECK_ARTIFACT_CACHE_BYTES: "-1" })).toThrow(
+      /MODELDECK_ARTIFACT_CACHE_BYTES/,
+    );
+  });
+
   it("explains invalid values", () => {
     expect(() => loadConfig({ MODELDECK_WEB_PORT: "http" })).toThrow(ConfigError);
     expect(() => loadConfig({ MODELDECK_WEB_PORT: "70000" })).toThrow(/MODELDECK_WEB_PORT/);

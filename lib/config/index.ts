@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseS3Url } from "../storage/location";
 
 /**
  * Process configuration, read from the environment once. Every process (supervisor, web,
@@ -55,8 +56,28 @@ const envSchema = z.object({
     .max(3600)
     .refine((n) => n < 60 || n % 60 === 0, "must be 1-59 seconds or a whole number of minutes")
     .default(15),
+  MODELDECK_ARTIFACT_STORE: z
+    .string()
+    .min(1)
+    .refine(
+      (v) => !v.includes("://") || parseS3Url(v) !== null,
+      "expected a directory or s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, dots, hyphens)",
+    )
+    .optional(),
+  MODELDECK_S3_FORCE_PATH_STYLE: z.enum(["0", "1", "true", "false"]).default("false"),
+  MODELDECK_ARTIFACT_CACHE_DIR: z.string().min(1).optional(),
+  MODELDECK_ARTIFACT_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 ** 3),
   DATABASE_URL: z.string().min(1).optional(),
 });
+
+/** Where artifacts and datasets live: a local directory (default) or an S3-compatible bucket. */
+export type ArtifactStoreConfig =
+  | { kind: "local"; root: string }
+  | { kind: "s3"; bucket: string; prefix: string; forcePathStyle: boolean };
 
 export type AppConfig = {
   host: string;
@@ -73,6 +94,12 @@ export type AppConfig = {
   /** Largest model file an upload may carry (default 2 GiB). */
   maxUploadBytes: number;
   databaseUrl: string | undefined;
+  artifacts: {
+    store: ArtifactStoreConfig;
+    /** Local copies of remote artifacts for readers that need a file (unused by a local store). */
+    cacheDir: string;
+    cacheMaxBytes: number;
+  };
   serving: {
     /** Inference needs an API token (any role) unless turned off. */
     authRequired: boolean;
@@ -147,13 +174,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: the serving headers timeout (MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS, default keep-alive + 1) must not exceed MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS",
     );
   }
+  const dataDir = path.resolve(e.MODELDECK_DATA_DIR);
   const browserHost = e.MODELDECK_HOST === "0.0.0.0" ? "127.0.0.1" : e.MODELDECK_HOST;
   return {
     host: e.MODELDECK_HOST,
     webPort: e.MODELDECK_WEB_PORT,
     servingPort: e.MODELDECK_SERVING_PORT,
     embeddedDbPort: e.MODELDECK_DB_PORT,
-    dataDir: path.resolve(e.MODELDECK_DATA_DIR),
+    dataDir,
     publicUrl: (e.MODELDECK_PUBLIC_URL ?? `http://${browserHost}:${e.MODELDECK_WEB_PORT}`).replace(
       /\/$/,
       "",
@@ -163,6 +191,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
     maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,
+    artifacts: {
+      store: artifactStoreConfig(
+        e.MODELDECK_ARTIFACT_STORE,
+        dataDir,
+        e.MODELDECK_S3_FORCE_PATH_STYLE,
+      ),
+      cacheDir: path.resolve(
+        e.MODELDECK_ARTIFACT_CACHE_DIR ?? path.join(dataDir, "artifact-cache"),
+      ),
+      cacheMaxBytes: e.MODELDECK_ARTIFACT_CACHE_BYTES,
+    },
     serving: {
       authRequired: e.MODELDECK_SERVING_AUTH === "on",
       maxBodyBytes: e.MODELDECK_SERVING_MAX_BODY_BYTES,
@@ -183,6 +222,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       exportLog: ["true", "on", "1"].includes(e.MODELDECK_LOG_EXPORT),
     },
     feedbackPendingMs: e.MODELDECK_FEEDBACK_PENDING_SECONDS * 1000,
+  };
+}
+
+function artifactStoreConfig(
+  value: string | undefined,
+  dataDir: string,
+  forcePathStyle: string,
+): ArtifactStoreConfig {
+  const location = value ? parseS3Url(value) : null;
+  if (!location)
+    return { kind: "local", root: path.resolve(value ?? path.join(dataDir, "artifacts")) };
+  return {
+    kind: "s3",
+    ...location,
+    forcePathStyle: forcePathStyle === "1" || forcePathStyle === "true",
   };
 }
 

@@ -362,6 +362,8 @@ export async function runEvaluation(
             },
           },
         ),
+      // The binary form is derived: without it the child reads the original file.
+      { optional: prepared.matrixKey ? [prepared.matrixKey] : [] },
     );
     const row = await db.evaluation.update({
       where: { id },

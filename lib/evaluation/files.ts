@@ -1,32 +1,36 @@
-import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { LocalArtifactStore, parseArtifactKey, type ArtifactStore } from "../storage";
+import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from "../storage";
 
 /**
- * Runs `fn` with local file paths for artifact keys: the store's own files when it is the
- * local store (no copy), otherwise temporary copies that are removed afterwards.
+ * Runs `fn` with local file paths for artifact keys, through the store's `withLocalFile`:
+ * the local store's own files (no copy), or verified copies in a remote store's bounded
+ * cache, all kept from eviction until `fn` settles. Keys listed in `optional` (derived
+ * artifacts such as a dataset's binary form, which readers can do without) get a null path
+ * when they are missing or damaged, instead of failing the whole read.
  */
 export async function withLocalFiles<T>(
   store: ArtifactStore,
   keys: string[],
-  fn: (paths: string[]) => Promise<T>,
+  fn: (paths: (string | null)[]) => Promise<T>,
+  options: { optional?: string[] } = {},
 ): Promise<T> {
-  if (store instanceof LocalArtifactStore) {
-    return fn(keys.map((key) => path.join(store.root, ...parseArtifactKey(key).segments)));
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), "modeldeck-eval-"));
-  try {
-    const paths: string[] = [];
-    for (const [i, key] of keys.entries()) {
-      const file = path.join(dir, String(i));
-      await pipeline(await store.openRead(key), createWriteStream(file));
-      paths.push(file);
+  const open = async (index: number, paths: (string | null)[]): Promise<T> => {
+    if (index === keys.length) return fn(paths);
+    const key = keys[index]!;
+    if (!options.optional?.includes(key)) {
+      return store.withLocalFile(key, (file) => open(index + 1, [...paths, file]));
     }
-    return await fn(paths);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    let reached = false;
+    try {
+      return await store.withLocalFile(key, (file) => {
+        reached = true;
+        return open(index + 1, [...paths, file]);
+      });
+    } catch (error) {
+      const unavailable =
+        error instanceof ArtifactNotFoundError || error instanceof ArtifactIntegrityError;
+      if (reached || !unavailable) throw error;
+      return open(index + 1, [...paths, null]);
+    }
+  };
+  return open(0, []);
 }

@@ -194,11 +194,17 @@ async function loadFeatureValues(
   featureColumns: string[],
 ): Promise<EvaluationData> {
   if (dv.matrixStorageKey) {
-    const fromMatrix = await withLocalFiles(store, [dv.matrixStorageKey], async ([file]) => {
-      const matrix = await readDatasetMatrix(file!).catch(() => null);
-      // Float32 is what drift compares anyway, so a rounded matrix is fine (needExact false).
-      return matrix ? matrixEvaluationData(matrix, featureColumns, dv.labelColumn, false) : null;
-    });
+    const key = dv.matrixStorageKey;
+    const fromMatrix = await withLocalFiles(
+      store,
+      [key],
+      async ([file]) => {
+        const matrix = file ? await readDatasetMatrix(file).catch(() => null) : null;
+        // Float32 is what drift compares anyway, so a rounded matrix is fine (needExact false).
+        return matrix ? matrixEvaluationData(matrix, featureColumns, dv.labelColumn, false) : null;
+      },
+      { optional: [key] },
+    );
     if (fromMatrix) return fromMatrix;
   }
   return withLocalFiles(store, [dv.storageKey], ([file]) =>

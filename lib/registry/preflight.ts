@@ -9,11 +9,6 @@
  * compare-and-set move of setAlias. A failed pre-flight refuses the move (422) unless the mover
  * explicitly overrides it; the override is kept in the audit entry with the pre-flight.
  */
-import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import { ApiError, notFound } from "../api/errors";
 import type { PrismaClient } from "../db/generated/client";
 import { isOnnxValidationError } from "../onnx/errors";
@@ -138,14 +133,21 @@ export async function preflightArtifact(
     }
   }
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), "modeldeck-preflight-"));
+  // The artifact comes through the store's local file (its own, or a verified cached copy):
+  // a failure before `fn` runs is the artifact's, one inside it is the load's.
+  let readArtifact = false;
+  let loaded;
   try {
-    const file = path.join(dir, "model.onnx");
-    try {
-      await pipeline(await store.openRead(target.storageKey), createWriteStream(file), {
+    loaded = await store.withLocalFile(target.storageKey, (file) => {
+      readArtifact = true;
+      return checkOnnxLoads(file, {
+        timeoutMs: options.timeoutMs,
         signal: options.signal,
+        ...(feeds ? { sample: feeds } : {}),
       });
-    } catch (error) {
+    });
+  } catch (error) {
+    if (!readArtifact) {
       options.signal?.throwIfAborted();
       return result(
         "failed",
@@ -155,38 +157,27 @@ export async function preflightArtifact(
         hasSample ? "failed" : "none",
       );
     }
-    let loaded;
-    try {
-      loaded = await checkOnnxLoads(file, {
-        timeoutMs: options.timeoutMs,
-        signal: options.signal,
-        ...(feeds ? { sample: feeds } : {}),
-      });
-    } catch (error) {
-      if (!isOnnxValidationError(error)) throw error;
-      if (error.reason === "sample_failed") {
-        return result(
-          "failed",
-          "sample",
-          `It loads, but its stored sample request fails: ${String(error.details?.runtimeMessage ?? error.message)}`,
-          null,
-          "failed",
-        );
-      }
-      return result("failed", "load", error.message, null, hasSample ? "failed" : "none");
+    if (!isOnnxValidationError(error)) throw error;
+    if (error.reason === "sample_failed") {
+      return result(
+        "failed",
+        "sample",
+        `It loads, but its stored sample request fails: ${String(error.details?.runtimeMessage ?? error.message)}`,
+        null,
+        "failed",
+      );
     }
-    return result(
-      "passed",
-      null,
-      feeds
-        ? `onnxruntime loaded it in ${loaded.loadMs} ms and ran its sample request.`
-        : `onnxruntime loaded it in ${loaded.loadMs} ms (it has no sample request to run).`,
-      loaded.loadMs,
-      feeds ? "ran" : "none",
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    return result("failed", "load", error.message, null, hasSample ? "failed" : "none");
   }
+  return result(
+    "passed",
+    null,
+    feeds
+      ? `onnxruntime loaded it in ${loaded.loadMs} ms and ran its sample request.`
+      : `onnxruntime loaded it in ${loaded.loadMs} ms (it has no sample request to run).`,
+    loaded.loadMs,
+    feeds ? "ran" : "none",
+  );
 }
 
 export type PromoteAliasInput = Omit<SetAliasInput, "preflight"> & {

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { PrismaClient } from "../db/generated/client";
 import type { Logger } from "../log";
 import type { OnnxSignature } from "../onnx/types";
@@ -545,7 +546,9 @@ export class ModelRouter {
       const sample = await this.sampleOf(id, signature);
       let bytes: Uint8Array;
       try {
-        bytes = await readAll(await this.deps.store.openRead(row.storageKey));
+        // Through the store's local file: a remote store fills its cache once, so a restart
+        // or a second load of this version reads the disk, not the bucket.
+        bytes = await this.deps.store.withLocalFile(row.storageKey, (file) => readFile(file));
       } catch (error) {
         throw new VersionLoadError(`Cannot read its artifact: ${describeLoadError(error)}`, {
           cause: error,
@@ -668,12 +671,6 @@ export class ModelRouter {
         );
     }
   }
-}
-
-async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 function sameUnavailable(a: Unavailable | undefined, b: Unavailable): boolean {

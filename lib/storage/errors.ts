@@ -35,3 +35,13 @@ export class ArtifactStageAbortedError extends ArtifactStoreError {}
 
 /** `commit()` after `discard()`, or a staged file that vanished before commit. */
 export class StagedArtifactStateError extends ArtifactStoreError {}
+
+/** Bytes read from the store do not hash to the digest their key names: nothing was cached. */
+export class ArtifactIntegrityError extends ArtifactStoreError {
+  constructor(
+    readonly key: string,
+    readonly actualSha256: string,
+  ) {
+    super(`Artifact ${key} read back with sha256 ${actualSha256}: the stored object is damaged.`);
+  }
+}

@@ -1,34 +1,16 @@
-import { createHash, randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
-import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import { pipeline } from "node:stream/promises";
-import {
-  ArtifactNotFoundError,
-  ArtifactStageAbortedError,
-  ArtifactTooLargeError,
-  InvalidArtifactKeyError,
-  StagedArtifactStateError,
-} from "./errors";
+import type { Readable } from "node:stream";
+import { ArtifactNotFoundError, InvalidArtifactKeyError, StagedArtifactStateError } from "./errors";
 import { artifactKeyFor, parseArtifactKey } from "./keys";
+import { isNotFound, readdirOrEmpty, stageToTempFile, statOrNull, sweepTempDir } from "./staging";
 import type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from "./types";
 
 /** Directories: owner and group (a serving process may run as another user of the group). */
 const DIR_MODE = 0o750;
-/** A partial upload is nobody else's business. */
-const TEMP_MODE = 0o600;
 /** Committed artifacts are immutable: read-only even for the owner. */
 const FILE_MODE = 0o440;
 const TEMP_DIR = "tmp";
-const TEMP_SUFFIX = ".partial";
-/**
- * Bytes the file sink buffers before it pushes back on its source. Large enough that
- * `writev` batches many socket-sized chunks into one syscall, small enough to be noise
- * next to the process's baseline.
- */
-const SINK_HIGH_WATER_MARK = 256 * 1024;
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
 export type LocalArtifactStoreOptions = {
@@ -65,55 +47,26 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async stage(
     source: Readable | ReadableStream<Uint8Array>,
-    { maxBytes, signal }: StageOptions,
+    options: StageOptions,
   ): Promise<StagedArtifact> {
-    if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
-      throw new RangeError(`maxBytes must be a non-negative integer (got ${maxBytes}).`);
-    }
-    const input =
-      source instanceof Readable
-        ? source
-        : Readable.fromWeb(source as NodeWebReadableStream<Uint8Array>);
-    if (signal?.aborted) {
-      input.destroy();
-      throw new ArtifactStageAbortedError("Staging was aborted before it started.", {
-        cause: signal.reason,
-      });
-    }
-    const tempPath = path.join(
-      this.tempDir,
-      `${Date.now()}-${randomBytes(12).toString("hex")}${TEMP_SUFFIX}`,
+    const staged = await stageToTempFile(
+      source,
+      options,
+      async () => {
+        await this.ensureDirs();
+        return this.tempDir;
+      },
+      this.active,
     );
-    let handle: FileHandle;
-    try {
-      await this.ensureDirs();
-      // Open it ourselves ("wx": never reuse a name) so that the file exists, and is ours
-      // to delete, before a single byte can fail: no race with a lazily opening stream.
-      handle = await fs.open(tempPath, "wx", TEMP_MODE);
-    } catch (error) {
-      input.destroy(); // stage() owns the source: do not leave it paused forever
-      throw error;
-    }
-    this.active.add(tempPath);
-    const sink = new HashingFileSink(handle, maxBytes);
-    try {
-      await pipeline(input, sink, signal ? { signal } : {});
-      await handle.close();
-    } catch (error) {
-      // close() waits for a write still in flight; unlinking first would be fine on Linux,
-      // but closing first keeps the fd count honest under many aborted uploads.
-      await handle.close().catch(() => {});
-      await fs.rm(tempPath, { force: true });
-      this.active.delete(tempPath);
-      if (error instanceof ArtifactTooLargeError) throw error;
-      if (signal?.aborted) {
-        throw new ArtifactStageAbortedError("Staging was aborted.", { cause: signal.reason });
-      }
-      // The source's own error (client went away, parser error) or the disk's (ENOSPC):
-      // both mean more to the caller unchanged than wrapped.
-      throw error;
-    }
-    return new LocalStagedArtifact(this, sink.digest(), sink.bytes, tempPath);
+    return new LocalStagedArtifact(this, staged.sha256, staged.sizeBytes, staged.tempPath);
+  }
+
+  /** The artifact's own file: readers that need a path use it in place (no copy). */
+  async withLocalFile<T>(key: string, fn: (file: string) => Promise<T>): Promise<T> {
+    const file = this.pathFor(key);
+    const stats = await statOrNull(file);
+    if (!stats?.isFile()) throw new ArtifactNotFoundError(key);
+    return fn(file);
   }
 
   async openRead(key: string, range?: { start: number; end?: number }): Promise<Readable> {
@@ -178,24 +131,8 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async sweepStaleTemp(olderThanMs: number): Promise<number> {
-    if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0)) {
-      throw new RangeError(`olderThanMs must be a non-negative number (got ${olderThanMs}).`);
-    }
-    // Age is judged by mtime, which a live upload keeps fresh; a staged file waiting for
-    // validation is protected in this process by `active`, in others by a generous age.
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of await readdirOrEmpty(this.tempDir)) {
-      if (!name.endsWith(TEMP_SUFFIX)) continue;
-      const file = path.join(this.tempDir, name);
-      if (this.active.has(file)) continue;
-      const stats = await fs.lstat(file).catch(() => null);
-      if (!stats?.isFile() || stats.mtimeMs >= cutoff) continue;
-      await fs.rm(file, { force: true });
-      removed += 1;
-    }
-    return removed;
+  sweepStaleTemp(olderThanMs: number): Promise<number> {
+    return sweepTempDir(this.tempDir, this.active, olderThanMs);
   }
 
   /** Called by LocalStagedArtifact only. */
@@ -300,91 +237,12 @@ class LocalStagedArtifact implements StagedArtifact {
   }
 }
 
-/** Hashes, counts and writes in one stage; pushes back through `highWaterMark`. */
-class HashingFileSink extends Writable {
-  bytes = 0;
-  private readonly hash = createHash("sha256");
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly maxBytes: number,
-  ) {
-    super({ highWaterMark: SINK_HIGH_WATER_MARK });
-  }
-
-  digest(): string {
-    return this.hash.digest("hex");
-  }
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (e?: Error) => void) {
-    this.accept([chunk]).then(() => callback(), callback);
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], callback: (e?: Error) => void) {
-    this.accept(chunks.map((c) => c.chunk)).then(() => callback(), callback);
-  }
-
-  private async accept(buffers: Buffer[]): Promise<void> {
-    let size = 0;
-    for (const b of buffers) size += b.length;
-    // Checked before writing: not one byte past the limit reaches the disk.
-    if (this.bytes + size > this.maxBytes) throw new ArtifactTooLargeError(this.maxBytes);
-    this.bytes += size;
-    // The write runs on libuv's thread pool; hashing meanwhile on this thread overlaps the
-    // two instead of paying for them one after the other. Neither mutates the buffers.
-    const writing = writeAll(this.handle, buffers);
-    try {
-      for (const b of buffers) this.hash.update(b);
-    } finally {
-      await writing;
-    }
-  }
-}
-
-/** write/writev may write less than asked (rarely, for files); loop until all is written. */
-async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let pending = buffers.filter((b) => b.length > 0);
-  while (pending.length > 0) {
-    const { bytesWritten } =
-      pending.length === 1 ? await handle.write(pending[0]!) : await handle.writev(pending);
-    let skip = bytesWritten;
-    while (pending.length > 0 && skip >= pending[0]!.length) {
-      skip -= pending[0]!.length;
-      pending = pending.slice(1);
-    }
-    if (skip > 0) pending = [pending[0]!.subarray(skip), ...pending.slice(1)];
-  }
-}
-
 async function fsyncPath(target: string, flags: string): Promise<void> {
   const handle = await fs.open(target, flags);
   try {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-function isNotFound(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
-async function statOrNull(file: string): Promise<Stats | null> {
-  try {
-    return await fs.stat(file);
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
   }
 }
 

@@ -41,6 +41,13 @@ export interface ArtifactStore {
   ): Promise<StagedArtifact>;
   /** Streams the artifact, optionally a byte range (inclusive `end`, as in HTTP Range). */
   openRead(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /**
+   * Runs `fn` with a local file holding the artifact, for readers that need a path
+   * (onnxruntime, evaluation/batch/training children, CSV parsers). The local store passes
+   * its own file; a remote store a verified file in its bounded cache, kept from eviction
+   * in this process until `fn` settles. Read the file, never write, move or delete it.
+   */
+  withLocalFile<T>(key: string, fn: (file: string) => Promise<T>): Promise<T>;
   exists(key: string): Promise<boolean>;
   sizeOf(key: string): Promise<number>;
   /** For garbage collection only: artifacts are immutable and may be shared by versions. */

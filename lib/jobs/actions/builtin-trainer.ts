@@ -206,6 +206,8 @@ export async function builtinRetrain(
           },
         );
       },
+      // The binary form is derived: without it the child reads the original file.
+      { optional: matrixKey ? [matrixKey] : [] },
     );
   } catch (error) {
     // Stopped by the run itself (lease lost, shutdown): the executor reports why.

@@ -1,10 +1,8 @@
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { ApiError } from "../../api/errors";
 import { getDatasetVersion } from "../../datasets";
@@ -58,9 +56,9 @@ async function datasetFile(
     throw error;
   }
   const file = path.join(workDir, `dataset.${row.format}`);
-  await pipeline(await ctx.store.openRead(row.storageKey), createWriteStream(file), {
-    signal: ctx.signal,
-  });
+  // A copy: the trainer is the team's own program, the store's file is not its to touch.
+  await ctx.store.withLocalFile(row.storageKey, (source) => fs.copyFile(source, file));
+  ctx.signal.throwIfAborted();
   return { path: file, name: dataset, version: row.version, format: row.format };
 }
 
