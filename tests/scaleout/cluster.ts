@@ -3,25 +3,15 @@
  * Kubernetes Deployment of each role would run them: one PostgreSQL (the test run's), one
  * S3-compatible server, and web / serving / scheduler processes that share nothing else.
  *
- * Where artifacts live is configuration only. With the S3 store (`ARTIFACTS_IN_BUCKET`),
- * every process gets the bucket's variables and a data directory of its own (its cache
- * inside), as separate pods would; without it, they share one data directory, as pods
- * sharing a volume would.
+ * Artifacts live in the bucket: every process gets the bucket's variables and a data
+ * directory of its own (its artifact cache inside), as separate pods would.
  */
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { findFreePort } from "../../lib/db/embedded-postgres";
 import { spawnWorker, type WorkerProcess } from "../integration/helpers/worker";
-import type { S3TestServer } from "./s3-server";
-
-/**
- * Whether this build's artifact store can use the bucket (MODELDECK_ARTIFACT_STORE=s3://…).
- * Flip to true once the S3 artifact store is merged: the harness then gives each process its
- * own data directory and the test asserts the artifact is in the bucket and nowhere on disk
- * but caches.
- */
-export const ARTIFACTS_IN_BUCKET = false;
+import type { S3TestServer } from "../support/s3-server";
 
 export type Role = "web" | "serving" | "scheduler";
 
@@ -31,13 +21,12 @@ export type RoleProcess = WorkerProcess & {
   /** `http://127.0.0.1:<port>` for web and serving; "" for a scheduler. */
   url: string;
   dataDir: string;
-  /** Its artifact cache directory (meaningful with the S3 store). */
+  /** Its artifact cache directory. */
   cacheDir: string;
 };
 
 export class Cluster {
   readonly processes: RoleProcess[] = [];
-  private sharedDataDir: string | undefined;
 
   constructor(
     private readonly opts: {
@@ -58,17 +47,12 @@ export class Cluster {
     return new Cluster({ ...opts, root });
   }
 
-  /** Every process's data directory (one when they share it). */
+  /** Every process's data directory. */
   dataDirs(): string[] {
-    return [...new Set(this.processes.map((p) => p.dataDir))];
+    return this.processes.map((p) => p.dataDir);
   }
 
   private async dataDirFor(name: string): Promise<string> {
-    if (!ARTIFACTS_IN_BUCKET) {
-      this.sharedDataDir ??= path.join(this.opts.root, "shared");
-      await fs.mkdir(path.join(this.sharedDataDir, "imports", "incoming"), { recursive: true });
-      return this.sharedDataDir;
-    }
     const dir = path.join(this.opts.root, name);
     await fs.mkdir(path.join(dir, "imports", "incoming"), { recursive: true });
     return dir;
@@ -80,9 +64,8 @@ export class Cluster {
     const port = role === "scheduler" ? 0 : await findFreePort();
     const url = port ? `http://127.0.0.1:${port}` : "";
     const common: Record<string, string> = {
-      ...(ARTIFACTS_IN_BUCKET
-        ? { ...this.opts.s3.env, MODELDECK_ARTIFACT_CACHE_DIR: cacheDir }
-        : {}),
+      ...this.opts.s3.env,
+      MODELDECK_ARTIFACT_CACHE_DIR: cacheDir,
       DATABASE_URL: this.opts.databaseUrl,
       BETTER_AUTH_SECRET: this.opts.authSecret,
       MODELDECK_DATA_DIR: dataDir,

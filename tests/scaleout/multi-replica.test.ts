@@ -20,8 +20,8 @@ import { truncateAll, useTestDatabase } from "../integration/helpers/db";
 import { classifierBytes, oneRow } from "../integration/serving/harness";
 import { startLoad, sleep, type LoadSample } from "../support/load";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy";
-import { ARTIFACTS_IN_BUCKET, Cluster, filesUnder } from "./cluster";
-import { listBucketKeys, startS3Server, type S3TestServer } from "./s3-server";
+import { listBucketKeys, startS3Server, type S3TestServer } from "../support/s3-server";
+import { Cluster, filesUnder } from "./cluster";
 
 const MODEL = "scaleout";
 const CLIENTS = 64;
@@ -141,7 +141,7 @@ beforeAll(async () => {
   log(
     "setup",
     `2 web, 3 serving, 2 scheduler, S3 server, proxy up in ${Date.now() - started} ms; ` +
-      `artifact store: ${ARTIFACTS_IN_BUCKET ? s3.storeUrl : "shared local directory (S3 store not in this build)"}`,
+      `artifact store: ${s3.storeUrl}`,
   );
 }, 300_000);
 
@@ -159,21 +159,16 @@ describe("scaled out on one machine", () => {
     const onDisk = (await Promise.all(cluster.dataDirs().map(filesUnder)))
       .flat()
       .filter((f) => f.includes(v2.sha256));
-    if (ARTIFACTS_IN_BUCKET) {
-      const keys = await listBucketKeys(s3);
-      expect(keys.some((k) => k.endsWith(v2.sha256))).toBe(true);
-      const caches = cluster.processes.map((p) => p.cacheDir + path.sep);
-      const outsideCaches = onDisk.filter((f) => !caches.some((c) => f.startsWith(c)));
-      expect(outsideCaches).toEqual([]);
-      log(
-        "upload",
-        `version 2 in ${Date.now() - t} ms; bucket has ${keys.length} objects; ` +
-          `local copies: ${onDisk.length}, all in caches`,
-      );
-    } else {
-      expect(onDisk.length).toBe(1);
-      log("upload", `version 2 in ${Date.now() - t} ms; stored at ${onDisk[0]}`);
-    }
+    const keys = await listBucketKeys(s3);
+    expect(keys.some((k) => k.endsWith(v2.sha256))).toBe(true);
+    const caches = cluster.processes.map((p) => p.cacheDir + path.sep);
+    const outsideCaches = onDisk.filter((f) => !caches.some((c) => f.startsWith(c)));
+    expect(outsideCaches).toEqual([]);
+    log(
+      "upload",
+      `version 2 in ${Date.now() - t} ms; bucket has ${keys.length} objects; ` +
+        `local copies: ${onDisk.length}, all in caches`,
+    );
   });
 
   it("a promotion through web #2 reaches all 3 serving instances within 1 s; 64 clients see 0 failures", async () => {
@@ -324,16 +319,16 @@ describe("scaled out on one machine", () => {
     await sleep(1_000);
     const samples = await load.stop();
     const viaProxy = samples.filter((s) => s.upstream === "serving-4" && s.status === 200).length;
-    const cached = ARTIFACTS_IN_BUCKET ? await filesUnder(fresh.cacheDir) : [];
+    const cached = await filesUnder(fresh.cacheDir);
     log(
       "new instance",
       `serving-4 ready in ${startMs} ms, answered ${viaProxy} of ${samples.length} through the proxy` +
-        (ARTIFACTS_IN_BUCKET ? `; cache files ${cached.length}` : ""),
+        `; cache files ${cached.length}`,
     );
     expect(samples.filter((s) => s.status !== 200)).toEqual([]);
     expect(viaProxy).toBeGreaterThan(0);
     // Its cache directory did not exist before it started: what is there came from the bucket.
-    if (ARTIFACTS_IN_BUCKET) expect(cached.length).toBeGreaterThan(0);
+    expect(cached.length).toBeGreaterThan(0);
   });
 
   it("the cron coordinator fires exactly once per tick across both schedulers for 60 s", async () => {

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 
 export type S3TestServer = {
   /** `http://127.0.0.1:<port>` */
@@ -110,4 +110,27 @@ export async function startS3Server(
       return stopping;
     },
   };
+}
+
+/** Every key in the server's bucket under its prefix. */
+export async function listBucketKeys(s3: S3TestServer): Promise<string[]> {
+  const client = s3.client();
+  const keys: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: s3.bucket,
+          Prefix: s3.prefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } finally {
+    client.destroy();
+  }
+  return keys;
 }
