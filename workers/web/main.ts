@@ -4,8 +4,11 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { CLIENT_IP_HEADER, REQUEST_PATH_HEADER } from "../../lib/auth/auth";
 import { getConfig } from "../../lib/config";
+import { getPrisma } from "../../lib/db/client";
 import { createLogger } from "../../lib/log";
 import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
+import { checkDatabaseReadiness, handleProbe, type Readiness } from "../../lib/system/probes";
+import { ensureAuthSecret } from "../../lib/system/instance";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
@@ -26,11 +29,27 @@ function clientAddress(req: http.IncomingMessage): string {
   return req.socket.remoteAddress ?? "";
 }
 
+/**
+ * Ready when the database answers and carries this release's migrations (web never migrates:
+ * `modeldeck migrate` does). Started as a single role without MODELDECK_SECRET, web learns the
+ * session secret from the database once its table exists.
+ */
+async function readiness(): Promise<Readiness> {
+  const db = getPrisma();
+  const check = await checkDatabaseReadiness(db);
+  if (check.ready && !process.env.BETTER_AUTH_SECRET) {
+    process.env.BETTER_AUTH_SECRET = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
+  }
+  return check;
+}
+
 const app = next({ dev: false, dir: root, hostname: config.host, port: config.webPort });
 const handle = app.getRequestHandler();
 await app.prepare();
 
 const server = http.createServer((req, res) => {
+  // Probes answer before Next.js: liveness must not depend on the app's own machinery.
+  if (handleProbe(req, res, "web", readiness)) return;
   req.headers[CLIENT_IP_HEADER] = clientAddress(req);
   // Lets layouts send a signed-out visitor back to the page they asked for after sign-in.
   req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
