@@ -77,7 +77,9 @@ export function describeMigrationStatus(status: MigrationStatus): string {
     return `migration ${status.failed.join(", ")} failed part-way; resolve it, then run \`modeldeck migrate\``;
   }
   if (status.pending.length) {
-    return `${status.pending.length} migration(s) not applied yet (${status.pending.join(", ")}); run \`modeldeck migrate\` (the migration Job)`;
+    const [first] = status.pending;
+    const more = status.pending.length > 1 ? ` and ${status.pending.length - 1} more` : "";
+    return `migration ${first}${more} not applied yet; run \`modeldeck migrate\` (the migration Job)`;
   }
   return status.unknown.length
     ? `current (the database also has ${status.unknown.length} newer migration(s) this release does not know)`

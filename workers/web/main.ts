@@ -71,7 +71,13 @@ void prestartEvaluationChild();
 
 onShutdown(log, async () => {
   stopEvaluationChildren();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
+  // Stop accepting; requests in flight get a few seconds, idle keep-alive sockets none.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const cutOff = setTimeout(() => server.closeAllConnections(), 8_000);
+  await closed;
+  clearTimeout(cutOff);
+  log.info("web server closed");
   await app.close();
+  log.info("next app closed");
 });

@@ -111,14 +111,19 @@ describe("modeldeck <role>", () => {
         const schedulerUrl = `http://127.0.0.1:${schedulerPort}`;
 
         // Before migrate: web is live but not ready, and says why; the others wait.
+        let lastBody: unknown;
         const notReady = await until(
-          "web to answer its probes",
+          "web to report its migrations",
           async () => {
             const live = await probe(`${webUrl}/livez`);
-            return live.status === 200 ? probe(`${webUrl}/readyz`) : undefined;
+            if (live.status !== 200) return undefined;
+            const ready = await probe(`${webUrl}/readyz`);
+            lastBody = ready.body;
+            // The first check may time out while the process opens its pool on a busy machine.
+            return "migrations" in ready.body ? ready : undefined;
           },
           120_000,
-          logs,
+          () => `${JSON.stringify(lastBody)}\n${logs()}`,
         );
         expect(notReady.status).toBe(503);
         expect(notReady.body).toMatchObject({
@@ -187,9 +192,8 @@ describe("modeldeck <role>", () => {
         expect(signIn.status, logs()).toBe(200);
 
         // SIGTERM: every role stops cleanly.
-        expect(await Promise.all([web, serving, scheduler].map((p) => p.stop()))).toEqual([
-          0, 0, 0,
-        ]);
+        const codes = await Promise.all([web, serving, scheduler].map((p) => p.stop()));
+        expect(codes, logs()).toEqual([0, 0, 0]);
       } finally {
         await db.drop();
       }
