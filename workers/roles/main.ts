@@ -23,14 +23,15 @@ const ENTRIES: Record<Exclude<Role, "migrate">, string> = {
   scheduler: "../scheduler/main.ts",
 };
 
-const USAGE = `usage: modeldeck <${ROLES.join("|")}>
+const USAGE = `usage: modeldeck <${ROLES.join("|")}|start>
 
   web        dashboard and management API (MODELDECK_WEB_PORT)
   serving    inference data plane (MODELDECK_SERVING_PORT)
   scheduler  refresh jobs, alerts, retention, webhooks
   migrate    apply database migrations and install-time provisioning, then exit
+  start      all of them under one supervisor, as \`npm start\` (embedded database by default)
 
-Every role needs DATABASE_URL. \`npm start\` runs them all on an embedded database.`;
+Every role but start needs DATABASE_URL.`;
 
 /** Exit with a message for the operator (bad arguments or configuration): no stack trace. */
 function refuse(message: string): never {

@@ -27,7 +27,7 @@ describe("modeldeck <role>", () => {
     expect(proc.output()).toMatch(/DATABASE_URL is not set/);
     const unknown = startRole("frontend", {});
     expect(await unknown.exited).toBe(2);
-    expect(unknown.output()).toMatch(/usage: modeldeck <web\|serving\|scheduler\|migrate>/);
+    expect(unknown.output()).toMatch(/usage: modeldeck <web\|serving\|scheduler\|migrate\|start>/);
   });
 
   it("two migrate processes at once on a fresh database both succeed, and migrate once", async () => {
