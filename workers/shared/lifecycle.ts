@@ -5,6 +5,9 @@ import type { Logger } from "../../lib/log";
  * IPC channel; when the supervisor dies (even by SIGKILL) the channel closes, and the child
  * shuts itself down instead of lingering with its port bound.
  */
+/** Past this after SIGTERM a process exits anyway (deploy/kubernetes' grace periods cover it). */
+export const SHUTDOWN_LIMIT_MS = 15_000;
+
 export function onShutdown(log: Logger, stop: (reason: string) => Promise<void>): void {
   let stopping = false;
   const run = (reason: string) => {
@@ -14,7 +17,7 @@ export function onShutdown(log: Logger, stop: (reason: string) => Promise<void>)
     const force = setTimeout(() => {
       log.warn("shutdown took too long; exiting");
       process.exit(1);
-    }, 15_000);
+    }, SHUTDOWN_LIMIT_MS);
     force.unref();
     stop(reason)
       .then(() => process.exit(0))
