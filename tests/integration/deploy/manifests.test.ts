@@ -373,6 +373,13 @@ describe("the configuration catalogue (lib/config/variables.ts)", () => {
     expect(listed.size).toBe(CONFIG_VARIABLE_CATALOGUE.length);
   });
 
+  it("is the configuration table of docs/deploying-on-kubernetes.md", () => {
+    const doc = readFileSync(path.join(root, "docs/deploying-on-kubernetes.md"), "utf8");
+    for (const v of CONFIG_VARIABLE_CATALOGUE) {
+      expect(doc, v.name).toMatch(new RegExp(`^\\| \`${v.name}\` +\\|`, "m"));
+    }
+  });
+
   it("lists only variables the code reads (the AWS SDK reads the AWS_* ones)", () => {
     const texts = ["lib", "workers", "prisma"].flatMap((dir) =>
       readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
