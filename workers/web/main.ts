@@ -66,6 +66,12 @@ await new Promise<void>((resolve, reject) => {
 });
 log.info({ url: `http://${config.host}:${config.webPort}` }, "web listening");
 announceReady({ url: config.publicUrl });
+// Learn the session secret now rather than at the first probe, for runs without probes.
+if (!process.env.BETTER_AUTH_SECRET) {
+  void readiness().catch((error: unknown) =>
+    log.warn({ err: error }, "not ready yet; /readyz says why"),
+  );
+}
 // Evaluations here take a child started ahead of need (lib/evaluation/runner.ts).
 void prestartEvaluationChild();
 
