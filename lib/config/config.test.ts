@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, trustedOrigins } from "./index";
+import { CONFIG_VARIABLES, ConfigError, loadConfig, trustedOrigins } from "./index";
 
 describe("configuration", () => {
   it("has defaults that work on a fresh machine", () => {
@@ -69,6 +69,16 @@ describe("configuration", () => {
     expect(() => loadConfig({ MODELDECK_ARTIFACT_CACHE_BYTES: "-1" })).toThrow(
       /MODELDECK_ARTIFACT_CACHE_BYTES/,
     );
+  });
+
+  it("reaches serving at MODELDECK_SERVING_URL, else at its bind address", () => {
+    expect(loadConfig({ MODELDECK_HOST: "0.0.0.0" }).servingUrl).toBe("http://127.0.0.1:8000");
+    expect(loadConfig({ MODELDECK_SERVING_URL: "http://modeldeck-serving:8000/" }).servingUrl).toBe(
+      "http://modeldeck-serving:8000",
+    );
+    expect(loadConfig({}).schedulerHealthPort).toBeUndefined();
+    expect(loadConfig({ MODELDECK_SCHEDULER_HEALTH_PORT: "8081" }).schedulerHealthPort).toBe(8081);
+    expect(CONFIG_VARIABLES).toContain("MODELDECK_SERVING_URL");
   });
 
   it("explains invalid values", () => {

@@ -12,6 +12,10 @@ const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
   MODELDECK_WEB_PORT: port.default(3000),
   MODELDECK_SERVING_PORT: port.default(8000),
+  /** How web reaches serving (health, "Try it"); in Kubernetes the serving Service. */
+  MODELDECK_SERVING_URL: z.url().optional(),
+  /** Probe listener of a scheduler (/livez, /readyz); none when unset. */
+  MODELDECK_SCHEDULER_HEALTH_PORT: port.optional(),
   MODELDECK_DB_PORT: port.default(54329),
   MODELDECK_DATA_DIR: z.string().min(1).default("./data"),
   MODELDECK_PUBLIC_URL: z.url().optional(),
@@ -79,10 +83,17 @@ export type ArtifactStoreConfig =
   | { kind: "local"; root: string }
   | { kind: "s3"; bucket: string; prefix: string; forcePathStyle: boolean };
 
+/** Every variable this schema reads (the deployment manifests are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type AppConfig = {
   host: string;
   webPort: number;
   servingPort: number;
+  /** Where web reaches serving (no trailing slash). */
+  servingUrl: string;
+  /** Port of the scheduler's probe listener, if it runs one. */
+  schedulerHealthPort: number | undefined;
   embeddedDbPort: number;
   dataDir: string;
   /** The origin people use in their browser; auth cookies and CSRF checks are tied to it. */
@@ -180,6 +191,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.MODELDECK_HOST,
     webPort: e.MODELDECK_WEB_PORT,
     servingPort: e.MODELDECK_SERVING_PORT,
+    servingUrl: (
+      e.MODELDECK_SERVING_URL ?? `http://${browserHost}:${e.MODELDECK_SERVING_PORT}`
+    ).replace(/\/$/, ""),
+    schedulerHealthPort: e.MODELDECK_SCHEDULER_HEALTH_PORT,
     embeddedDbPort: e.MODELDECK_DB_PORT,
     dataDir,
     publicUrl: (e.MODELDECK_PUBLIC_URL ?? `http://${browserHost}:${e.MODELDECK_WEB_PORT}`).replace(

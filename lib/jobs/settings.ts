@@ -37,6 +37,9 @@ const envSchema = z.object({
     .default(2 * 1024 ** 3),
 });
 
+/** Every variable this schema reads (the deployment manifests are checked against it). */
+export const JOB_SETTINGS_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type JobSettings = {
   dataDir: string;
   importsDir: string;

@@ -21,6 +21,9 @@ const envSchema = z.object({
   MODELDECK_WEBHOOK_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
 });
 
+/** Every variable this schema reads (the deployment manifests are checked against it). */
+export const WEBHOOK_SETTINGS_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type WebhookSettings = {
   timeoutMs: number;
   retryBaseMs: number;

@@ -29,6 +29,8 @@ import type { ServedVersion } from "./served-version";
  *
  *   GET  /v2/health/live | /v2/health/ready | /metrics         (open, for probes and scrapers;
  *                                                              ready is 503 while draining)
+ *   GET  /livez | /readyz                                      the same probes under the paths
+ *                                                              every ModelDeck role answers
  *   GET  /v2                                                   server metadata
  *   GET  /v2/models/{name}[/versions/{v}]                      model metadata
  *   GET  /v2/models/{name}[/versions/{v}]/ready                model readiness
@@ -199,8 +201,12 @@ async function handle(
   const method = req.method ?? "GET";
 
   // Probes and scrapers stay open (restrict them at the network level if needed).
-  if (method === "GET" && path === "/v2/health/live") return { status: 200, body: { live: true } };
-  if (method === "GET" && path === "/v2/health/ready") return readiness(deps, draining);
+  if (method === "GET" && (path === "/v2/health/live" || path === "/livez")) {
+    return { status: 200, body: { live: true } };
+  }
+  if (method === "GET" && (path === "/v2/health/ready" || path === "/readyz")) {
+    return readiness(deps, draining);
+  }
 
   const denied = await authenticate(deps, req);
   if (denied) {

@@ -420,9 +420,9 @@ export type TryResult = {
 
 const TRY_TIMEOUT_MS = 10_000;
 
-/** Where the web process reaches serving: the bind address, with 0.0.0.0 meaning loopback. */
+/** Where the web process reaches serving (MODELDECK_SERVING_URL, else its bind address). */
 export function servingBaseUrl(config: AppConfig = getConfig()): string {
-  return `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.servingPort}`;
+  return config.servingUrl;
 }
 
 let keyPromise: Promise<string> | undefined;

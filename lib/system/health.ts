@@ -50,7 +50,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
  * serve (a load failed): the process answers, but not with what the registry says.
  */
 export async function checkHealth(db: PrismaClient, config: AppConfig): Promise<HealthReport> {
-  const servingUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.servingPort}`;
+  const servingUrl = config.servingUrl;
   const [database, serving, scheduler] = await Promise.all([
     timed(() => db.$queryRaw`SELECT 1`)
       .then(([, latencyMs]) => ({ status: "up" as const, latencyMs }))

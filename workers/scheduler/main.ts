@@ -17,6 +17,7 @@ import { pendingFeedbackTask } from "../../lib/monitoring/pending-feedback";
 import { retentionTask } from "../../lib/monitoring/retention";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
+import { checkDatabaseReadiness, startProbeServer } from "../../lib/system/probes";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
@@ -103,11 +104,29 @@ batches.start();
 webhooks.start();
 systemTasks.start();
 log.info({ instanceId, ...scheduler.status() }, "scheduler started");
+
+// /livez and /readyz for an orchestrator (MODELDECK_SCHEDULER_HEALTH_PORT). Ready while the
+// database answers: fires are claimed through it, so without it this replica does nothing.
+const { host, schedulerHealthPort } = getConfig();
+const probes =
+  schedulerHealthPort === undefined
+    ? null
+    : await startProbeServer({
+        role: "scheduler",
+        host,
+        port: schedulerHealthPort,
+        readiness: async () => {
+          const check = await checkDatabaseReadiness(db, { migrations: false });
+          return { ...check, scheduler: { started: true, ...scheduler.status() } };
+        },
+      });
+if (probes) log.info({ port: probes.port }, "scheduler probes listening");
 announceReady({ instanceId });
 // Evaluations here take a child started ahead of need (lib/evaluation/runner.ts).
 void prestartEvaluationChild();
 
 onShutdown(log, async (reason) => {
+  await probes?.close();
   stopEvaluationChildren();
   await scheduler.stop(reason);
   await batches.stop();

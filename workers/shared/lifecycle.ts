@@ -5,11 +5,17 @@ import type { Logger } from "../../lib/log";
  * IPC channel; when the supervisor dies (even by SIGKILL) the channel closes, and the child
  * shuts itself down instead of lingering with its port bound.
  */
+/**
+ * Past this after SIGTERM a process exits anyway (deploy/kubernetes' grace periods cover it);
+ * serving passes its own limit, derived from its drain settings.
+ */
+export const SHUTDOWN_LIMIT_MS = 15_000;
+
 export function onShutdown(
   log: Logger,
   stop: (reason: string) => Promise<void>,
   /** After this long the process exits anyway (a graceful drain may need longer). */
-  forceAfterMs = 15_000,
+  forceAfterMs = SHUTDOWN_LIMIT_MS,
 ): void {
   let stopping = false;
   const run = (reason: string) => {

@@ -4,8 +4,11 @@ import { fileURLToPath } from "node:url";
 import next from "next";
 import { CLIENT_IP_HEADER, REQUEST_PATH_HEADER } from "../../lib/auth/auth";
 import { getConfig } from "../../lib/config";
+import { getPrisma } from "../../lib/db/client";
 import { createLogger } from "../../lib/log";
 import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
+import { checkDatabaseReadiness, handleProbe, type Readiness } from "../../lib/system/probes";
+import { ensureAuthSecret } from "../../lib/system/instance";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
@@ -26,11 +29,27 @@ function clientAddress(req: http.IncomingMessage): string {
   return req.socket.remoteAddress ?? "";
 }
 
+/**
+ * Ready when the database answers and carries this release's migrations (web never migrates:
+ * `modeldeck migrate` does). Started as a single role without MODELDECK_SECRET, web learns the
+ * session secret from the database once its table exists.
+ */
+async function readiness(): Promise<Readiness> {
+  const db = getPrisma();
+  const check = await checkDatabaseReadiness(db);
+  if (check.ready && !process.env.BETTER_AUTH_SECRET) {
+    process.env.BETTER_AUTH_SECRET = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
+  }
+  return check;
+}
+
 const app = next({ dev: false, dir: root, hostname: config.host, port: config.webPort });
 const handle = app.getRequestHandler();
 await app.prepare();
 
 const server = http.createServer((req, res) => {
+  // Probes answer before Next.js: liveness must not depend on the app's own machinery.
+  if (handleProbe(req, res, "web", readiness)) return;
   req.headers[CLIENT_IP_HEADER] = clientAddress(req);
   // Lets layouts send a signed-out visitor back to the page they asked for after sign-in.
   req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
@@ -47,12 +66,24 @@ await new Promise<void>((resolve, reject) => {
 });
 log.info({ url: `http://${config.host}:${config.webPort}` }, "web listening");
 announceReady({ url: config.publicUrl });
+// Learn the session secret now rather than at the first probe, for runs without probes.
+if (!process.env.BETTER_AUTH_SECRET) {
+  void readiness().catch((error: unknown) =>
+    log.warn({ err: error }, "not ready yet; /readyz says why"),
+  );
+}
 // Evaluations here take a child started ahead of need (lib/evaluation/runner.ts).
 void prestartEvaluationChild();
 
 onShutdown(log, async () => {
   stopEvaluationChildren();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
+  // Stop accepting; requests in flight get a few seconds, idle keep-alive sockets none.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const cutOff = setTimeout(() => server.closeAllConnections(), 8_000);
+  await closed;
+  clearTimeout(cutOff);
+  log.info("web server closed");
   await app.close();
+  log.info("next app closed");
 });
