@@ -186,6 +186,38 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "Event loops per serving process (node:cluster); match the pod's CPU limit.",
   },
   {
+    name: "MODELDECK_SERVING_KEEPALIVE_SECONDS",
+    roles: ["serving"],
+    default: "65",
+    description:
+      "Idle keep-alive timeout of serving connections; keep it longer than the load balancer's idle timeout.",
+  },
+  {
+    name: "MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS",
+    roles: ["serving"],
+    default: "keep-alive + 1",
+    description: "Time a client has to send a request's headers.",
+  },
+  {
+    name: "MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS",
+    roles: ["serving"],
+    default: "120",
+    description: "Time a client has to send a whole request.",
+  },
+  {
+    name: "MODELDECK_SERVING_DRAIN_DELAY_SECONDS",
+    roles: ["serving"],
+    default: "0 (5 in the manifests)",
+    description:
+      "After SIGTERM: seconds serving keeps answering, not ready and with `Connection: close`, before it stops accepting.",
+  },
+  {
+    name: "MODELDECK_SERVING_DRAIN_TIMEOUT_SECONDS",
+    roles: ["serving"],
+    default: "10",
+    description: "After that: how long requests in flight may take before they are cut.",
+  },
+  {
     name: "MODELDECK_SERVING_RECONCILE_SECONDS",
     roles: ["serving"],
     default: "30",
@@ -203,6 +235,13 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     roles: ["scheduler"],
     default: "30",
     description: "Days raw prediction logs and their feedback are kept.",
+  },
+  {
+    name: "MODELDECK_LOG_EXPORT",
+    roles: ["scheduler"],
+    default: "false",
+    description:
+      "Export each expired day of the prediction log (gzipped CSV) to the artifact store before it is dropped.",
   },
   {
     name: "MODELDECK_ROLLUP_RETENTION_DAYS",

@@ -23,6 +23,7 @@ import {
 } from "../../../lib/config/variables";
 import { JOB_SETTINGS_VARIABLES } from "../../../lib/jobs/settings";
 import { WEBHOOK_SETTINGS_VARIABLES } from "../../../lib/notifications/settings";
+import { gracefulStopBudgetMs } from "../../../lib/serving/http-server";
 import { LIVENESS_PATH, READINESS_PATH } from "../../../lib/system/probes";
 import { SHUTDOWN_LIMIT_MS } from "../../../workers/shared/lifecycle";
 
@@ -292,16 +293,31 @@ describe.skipIf(!kustomizePublished)("Kubernetes manifests", () => {
       }
     });
 
-    it("gives each Deployment time to drain: preStop pause plus the shutdown limit", () => {
+    it("gives each Deployment time to drain: preStop pause plus the process's own stop budget", () => {
       for (const w of workloads(objects).filter((o) => o.kind === "Deployment")) {
         const pod = w.spec.template.spec;
+        const container = pod.containers[0]!;
         const sleep = Number(
-          pod.containers[0]!.lifecycle?.preStop?.exec?.command.find((a) => /^\d+$/.test(a)) ?? 0,
+          container.lifecycle?.preStop?.exec?.command.find((a) => /^\d+$/.test(a)) ?? 0,
         );
-        expect(pod.terminationGracePeriodSeconds, w.metadata.name).toBeGreaterThanOrEqual(
-          sleep + SHUTDOWN_LIMIT_MS / 1000,
+        // Serving's budget comes from its drain settings, read as the role would read them.
+        const budgetMs =
+          container.args![0] === "serving"
+            ? gracefulStopBudgetMs(loadConfig(containerEnv(objects, container)).serving)
+            : SHUTDOWN_LIMIT_MS;
+        expect(pod.terminationGracePeriodSeconds, w.metadata.name).toBeGreaterThan(
+          sleep + budgetMs / 1000,
         );
       }
+    });
+
+    it("serving drains with Connection: close instead of a preStop sleep", () => {
+      const serving = workloads(objects).find((w) => w.metadata.name.endsWith("serving"))!;
+      const container = serving.spec.template.spec.containers[0]!;
+      expect(container.lifecycle?.preStop).toBeUndefined();
+      expect(
+        loadConfig(containerEnv(objects, container)).serving.drainDelayMs,
+      ).toBeGreaterThanOrEqual(5_000);
     });
   });
 
@@ -400,10 +416,8 @@ describe("the configuration catalogue (lib/config/variables.ts)", () => {
     const inCode = new Set(
       texts.flatMap((t) => t.match(/MODELDECK_[A-Z0-9_]+|DATABASE_URL/g) ?? []),
     );
-    const s3StoreMerged = texts.some((t) => t.includes('from "@aws-sdk/client-s3"'));
     for (const v of CONFIG_VARIABLE_CATALOGUE) {
       if (v.readBy === "aws-sdk") continue;
-      if (v.artifactStore && !s3StoreMerged) continue; // the S3 store reads these
       expect(inCode.has(v.name), `${v.name} is read nowhere`).toBe(true);
     }
   });
