@@ -75,40 +75,39 @@ export class Cluster {
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
     };
+    // Each process is started as a container would run it: `modeldeck <role>` (bin/modeldeck
+    // execs workers/roles/main.ts), ready when its /readyz says so.
+    const asRole = { entry: "workers/roles/main.ts", args: [role], name, timeoutMs: 120_000 };
     let worker: WorkerProcess;
     if (role === "web") {
       worker = await spawnWorker({
-        entry: "workers/web/main.ts",
-        name,
+        ...asRole,
         env: { ...common, MODELDECK_WEB_PORT: String(port), ...env },
-        ready: () => httpOk(`${url}/api/health`),
-        timeoutMs: 120_000,
+        ready: () => httpOk(`${url}/readyz`),
       });
     } else if (role === "serving") {
       worker = await spawnWorker({
-        entry: "workers/serving/main.ts",
-        name,
+        ...asRole,
         env: {
           ...common,
           MODELDECK_SERVING_PORT: String(port),
           MODELDECK_SERVING_RECONCILE_SECONDS: "5",
           ...env,
         },
-        ready: () => httpOk(`${url}/v2/health/ready`),
-        timeoutMs: 120_000,
+        ready: () => httpOk(`${url}/readyz`),
       });
     } else {
+      const health = `http://127.0.0.1:${await findFreePort()}`;
       worker = await spawnWorker({
-        entry: "workers/scheduler/main.ts",
-        name,
+        ...asRole,
         env: {
           ...common,
+          MODELDECK_SCHEDULER_HEALTH_PORT: health.split(":").at(-1)!,
           MODELDECK_JOB_POLL_SECONDS: "0.5",
           MODELDECK_SCHEDULER_RESYNC_SECONDS: "2",
           ...env,
         },
-        ready: (out) => out.includes('"msg":"scheduler started"'),
-        timeoutMs: 120_000,
+        ready: () => httpOk(`${health}/readyz`),
       });
     }
     const proc: RoleProcess = { ...worker, name, role, url, dataDir, cacheDir };

@@ -19,6 +19,8 @@ export type WorkerProcess = {
 export async function spawnWorker(opts: {
   /** e.g. "workers/scheduler/main.ts", relative to the repository root. */
   entry: string;
+  /** Command-line arguments after the entry (a role for workers/roles/main.ts). */
+  args?: string[];
   /** Named in errors: "scheduler", "serving". */
   name: string;
   /** Added to this process's environment. */
@@ -27,7 +29,7 @@ export async function spawnWorker(opts: {
   ready: (output: string) => boolean | Promise<boolean>;
   timeoutMs?: number;
 }): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", opts.entry], {
+  const child = spawn(process.execPath, ["--import", "tsx", opts.entry, ...(opts.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
