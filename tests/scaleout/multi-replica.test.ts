@@ -7,14 +7,21 @@
  * The steps run in order and share the installation: upload through web #1, promote through
  * web #2 under 64 clients, kill -9 a serving instance under load, feedback through web #2
  * joined to serving #3's predictions, a new serving instance with an empty cache, and the
- * cron coordinator's fires counted over 60 s (the job fires through all the steps before).
+ * cron coordinator's fires counted over 60 s (the job fires through all the steps before),
+ * and last a 1 GiB model uploaded through web #1's API into the bucket with web #1's memory
+ * watched.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../lib/audit";
 import { createApiToken } from "../../lib/auth/tokens";
 import { createJob, setJobEnabled } from "../../lib/jobs/jobs";
+import { writeModelFile } from "../../lib/onnx/build";
 import { requestIdTime } from "../../lib/serving/request-id";
 import { truncateAll, useTestDatabase } from "../integration/helpers/db";
 import { classifierBytes, oneRow } from "../integration/serving/harness";
@@ -377,4 +384,87 @@ describe("scaled out on one machine", () => {
     for (const t of expected)
       expect(claimed.has(`job:${job.id}:${new Date(t).toISOString()}`)).toBe(true);
   });
+
+  it("a 1 GiB model uploads through web #1's API into the bucket with web's RSS growth under 100 MB", async () => {
+    const MIB = 2 ** 20;
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "modeldeck-1gib-"));
+    const file = path.join(dir, "large.onnx");
+    try {
+      // One MatMul whose weight is a 1 GiB initializer: a real model onnxruntime loads.
+      const columns = 1_024;
+      const rows = (1_024 * MIB) / 4 / columns;
+      await writeModelFile(
+        file,
+        {
+          graph: {
+            name: "large",
+            nodes: [{ op: "MatMul", inputs: ["x", "W"], outputs: ["y"] }],
+            inputs: [{ name: "x", type: "float32", shape: ["batch", rows] }],
+            outputs: [{ name: "y", type: "float32", shape: ["batch", columns] }],
+          },
+        },
+        [{ name: "W", type: "float32", dims: [rows, columns], fill: (chunk) => chunk.fill(1) }],
+      );
+      const { size } = await fs.stat(file);
+      expect(size).toBeGreaterThan(1_024 * MIB);
+      const sha256 = createHash("sha256");
+      for await (const chunk of createReadStream(file)) sha256.update(chunk as Buffer);
+      const digest = sha256.digest("hex");
+
+      const web1 = cluster.get("web-1");
+      const rss = () =>
+        fs
+          .readFile(`/proc/${web1.child.pid}/status`, "utf8")
+          .then((status) => Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024);
+      expect(
+        (await api(web1.url, "POST", "/api/v1/models", { name: "large", task: "other" })).status,
+      ).toBe(201);
+      const before = await rss();
+      let peak = before;
+      const sampler = setInterval(
+        () =>
+          void rss().then(
+            (v) => (peak = Math.max(peak, v)),
+            () => {},
+          ),
+        25,
+      );
+      const t = Date.now();
+      let res: Response;
+      try {
+        res = await fetch(`${web1.url}/api/v1/models/large/versions?filename=large.onnx`, {
+          method: "POST",
+          headers: {
+            ...auth(),
+            "content-type": "application/octet-stream",
+            "content-length": String(size),
+          },
+          body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+          duplex: "half",
+        } as RequestInit);
+      } finally {
+        clearInterval(sampler);
+      }
+      const body = (await res.json()) as { version?: { sha256: string; sizeBytes: number } };
+      expect(res.status, JSON.stringify(body)).toBe(201);
+      expect(body.version).toMatchObject({ sha256: digest, sizeBytes: size });
+      const keys = await listBucketKeys(s3);
+      expect(keys.some((k) => k.endsWith(digest))).toBe(true);
+      const caches = cluster.processes.map((p) => p.cacheDir + path.sep);
+      const local = (await Promise.all(cluster.dataDirs().map(filesUnder)))
+        .flat()
+        .filter((f) => f.includes(digest) && !caches.some((c) => f.startsWith(c)));
+      expect(local).toEqual([]);
+      const growth = peak - before;
+      log(
+        "1 GiB upload",
+        `${(size / MIB).toFixed(0)} MiB through POST /api/v1/models/large/versions in ${Date.now() - t} ms ` +
+          `(${(size / MIB / ((Date.now() - t) / 1000)).toFixed(0)} MiB/s, stored in the bucket); ` +
+          `web-1 RSS ${(before / MIB).toFixed(0)} → peak ${(peak / MIB).toFixed(0)} MiB (+${(growth / MIB).toFixed(1)} MiB)`,
+      );
+      expect(growth).toBeLessThanOrEqual(100 * 1_000_000);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

@@ -120,10 +120,14 @@ describe.each(CONSTRAINED_MODELS)("a model with $what", (m) => {
     const served = servedVersion(m.name, 1)!;
     expect(served.warmUp).toBe("synthetic");
     expect(served.warning).toMatch(/^The warm-up with a synthetic request .* failed: .+/);
-    const event = await db.client.servingLoadEvent.findFirstOrThrow({
-      where: { model: { name: m.name }, status: "loaded" },
-      orderBy: { at: "desc" },
-    });
+    // The load event is written off the serving path (fire and forget): wait for it.
+    const loadedEvent = () =>
+      db.client.servingLoadEvent.findFirst({
+        where: { model: { name: m.name }, status: "loaded" },
+        orderBy: { at: "desc" },
+      });
+    await waitFor(async () => (await loadedEvent()) !== null);
+    const event = await loadedEvent();
     expect(event).toMatchObject({ warmUp: "synthetic", warning: served.warning });
     const status = await getServingStatus(db.client, m.name);
     expect(status.warmUpWarnings).toEqual([
