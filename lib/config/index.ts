@@ -212,8 +212,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         dataDir,
         e.MODELDECK_S3_FORCE_PATH_STYLE,
       ),
+      // turbopackIgnore: a runtime path from configuration; without it the Next build traces
+      // the whole project (see lib/child-process/launcher.ts).
       cacheDir: path.resolve(
-        e.MODELDECK_ARTIFACT_CACHE_DIR ?? path.join(dataDir, "artifact-cache"),
+        /*turbopackIgnore: true*/ e.MODELDECK_ARTIFACT_CACHE_DIR ??
+          path.join(dataDir, "artifact-cache"),
       ),
       cacheMaxBytes: e.MODELDECK_ARTIFACT_CACHE_BYTES,
     },
@@ -247,7 +250,11 @@ function artifactStoreConfig(
 ): ArtifactStoreConfig {
   const location = value ? parseS3Url(value) : null;
   if (!location)
-    return { kind: "local", root: path.resolve(value ?? path.join(dataDir, "artifacts")) };
+    return {
+      kind: "local",
+      // turbopackIgnore: a runtime path from configuration, not a file of the build.
+      root: path.resolve(/*turbopackIgnore: true*/ value ?? path.join(dataDir, "artifacts")),
+    };
   return {
     kind: "s3",
     ...location,

@@ -61,7 +61,9 @@ export async function stageToTempFile(
     tempPath = tempFileName(await tempDir());
     // Open it ourselves ("wx": never reuse a name) so that the file exists, and is ours
     // to delete, before a single byte can fail: no race with a lazily opening stream.
-    handle = await fs.open(tempPath, "wx", TEMP_MODE);
+    // turbopackIgnore: a runtime temp file, not a file of the build (else the Next build
+    // traces the whole project).
+    handle = await fs.open(/*turbopackIgnore: true*/ tempPath, "wx", TEMP_MODE);
   } catch (error) {
     input.destroy(); // staging owns the source: do not leave it paused forever
     throw error;
