@@ -8,9 +8,11 @@
  * earlier build or test run fails here.
  *
  *   node scripts/check-fresh-start.mjs "<start command>" [repository]
+ *   node scripts/check-fresh-start.mjs "<start command>" --in <fresh clone>
  *
  * The start command must be the first command of the README's Quick start (checked), so CI
- * proves exactly what a newcomer types. The repository defaults to this checkout.
+ * proves exactly what a newcomer types. The repository defaults to this checkout; with
+ * `--in`, the caller has made the fresh clone (CI does, in .ci/run) and it is used as is.
  *
  * Plain Node, no dependencies: it must run before `npm ci`.
  */
@@ -27,7 +29,8 @@ const EXIT_WITHIN_MS = 30_000;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const START_COMMAND = process.argv[2];
-const source = process.argv[3] ?? path.resolve(here, "..");
+const givenClone = process.argv[3] === "--in" ? path.resolve(process.argv[4] ?? "") : null;
+const source = givenClone ?? process.argv[3] ?? path.resolve(here, "..");
 const say = (line) => process.stdout.write(`[fresh-start] ${line}\n`);
 
 /** The first command of the README's Quick start (the first line of its first sh block). */
@@ -113,11 +116,18 @@ async function main() {
   }
   // Under the OS temp dir and world-traversable: the embedded PostgreSQL runs as the
   // `postgres` user when this runs as root, and must reach its data directory in the clone.
-  const workdir = mkdtempSync(path.join(os.tmpdir(), "modeldeck-fresh-"));
+  const workdir = givenClone
+    ? path.dirname(givenClone)
+    : mkdtempSync(path.join(os.tmpdir(), "modeldeck-fresh-"));
   chmodSync(workdir, 0o755);
-  const clone = path.join(workdir, "modeldeck");
-  say(`git clone ${source} ${clone}`);
-  execFileSync("git", ["clone", "--quiet", source, clone], { stdio: "inherit" });
+  const clone = givenClone ?? path.join(workdir, "modeldeck");
+  if (givenClone) {
+    const status = execFileSync("git", ["-C", clone, "status", "--porcelain", "--ignored"]);
+    if (status.length) throw new Error(`${clone} is not a fresh clone:\n${status}`);
+  } else {
+    say(`git clone ${source} ${clone}`);
+    execFileSync("git", ["clone", "--quiet", source, clone], { stdio: "inherit" });
+  }
   const head = execFileSync("git", ["-C", clone, "rev-parse", "--short", "HEAD"]).toString().trim();
 
   const [web, serving, db] = [await freePort(), await freePort(), await freePort()];
