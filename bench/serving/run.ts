@@ -5,7 +5,7 @@
  * Run on demand (not in CI): it saturates the machine for a minute or more.
  *
  *   node --import tsx bench/serving/run.ts [--duration 10] [--warmup 2] [--repeat 1]
- *        [--cases noop,naive,modeldeck,modeldeck-nolog] [--models logreg,mlp]
+ *        [--cases noop,naive,coalescing,modeldeck,modeldeck-nolog] [--models logreg,mlp]
  *        [--connections 1,64] [--rows 1] [--skip-inprocess] [--inprocess-budget-ms 2000]
  *
  * Every case (model × connections × target) starts its target in a fresh process, sends one
@@ -41,12 +41,13 @@ import {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const TARGETS = ["noop", "naive", "modeldeck", "modeldeck-nolog"] as const;
+const TARGETS = ["noop", "naive", "coalescing", "modeldeck", "modeldeck-nolog"] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const LABELS: Record<TargetName, string> = {
   noop: "no-op (parse JSON, fixed answer)",
   naive: "naive (node:http + one session.run per request)",
+  coalescing: "coalescing prototype (one session.run per event-loop turn)",
   modeldeck: "ModelDeck serving",
   "modeldeck-nolog": "ModelDeck serving, prediction logging off",
 };
@@ -93,8 +94,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => process.exit(130));
 }
 
-function spawnTracked(args: string[], env?: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+function spawnTracked(
+  args: string[],
+  env?: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
     env: env ? { ...process.env, ...env } : process.env,
   });
@@ -124,7 +129,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /** noop-server.ts / naive-server.ts: argv <model> 0, prints "LISTENING <port>". */
 async function startChildServer(file: string, model: BenchModel): Promise<Target> {
-  const child = spawnTracked([path.join(here, file), model.path, "0"]);
+  // BENCH_SERVING_NODE_ARGS (e.g. --cpu-prof) applies to every server under test alike.
+  const nodeArgs = process.env.BENCH_SERVING_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawnTracked([path.join(here, file), model.path, "0"], undefined, nodeArgs);
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on("line", (line) => {
@@ -152,6 +159,8 @@ function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
       return startChildServer("noop-server.ts", opts.model);
     case "naive":
       return startChildServer("naive-server.ts", opts.model);
+    case "coalescing":
+      return startChildServer("coalescing-server.ts", opts.model);
     case "modeldeck":
     case "modeldeck-nolog":
       return startModelDeckTarget(opts);
@@ -378,13 +387,14 @@ async function main() {
   }
 
   const lines = [
-    "| model | connections | target | runs | req/s | p50 ms | p99 ms | non-2xx | errors | vs naive | vs no-op | server CPU µs/req | database CPU µs/req |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| model | connections | target | runs | req/s | p50 ms | p99 ms | non-2xx | errors | vs naive | vs no-op | vs coalescing | p99 / coalescing's | server CPU µs/req | database CPU µs/req |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const key of modelKeys) {
     for (const conns of connections) {
       const get = (name: TargetName) => results.get(`${key}/${conns}/${name}`) ?? [];
       const rps = (name: TargetName) => median(get(name).map((r) => r.reqPerS));
+      const p99 = (name: TargetName) => median(get(name).map((r) => r.p99Ms));
       for (const name of targets) {
         const runs = get(name);
         if (runs.length === 0) continue;
@@ -392,9 +402,10 @@ async function main() {
         lines.push(
           `| ${key} | ${conns} | ${LABELS[name]} | ${runs.length} | ${fmt(rps(name))} | ` +
             `${fmt(median(runs.map((r) => r.p50Ms)), 2)} | ` +
-            `${fmt(median(runs.map((r) => r.p99Ms)), 2)} | ${sum((r) => r.non2xx)} | ` +
+            `${fmt(p99(name), 2)} | ${sum((r) => r.non2xx)} | ` +
             `${sum((r) => r.errors)} | ${ratio(rps(name), rps("naive"))} | ` +
-            `${ratio(rps(name), rps("noop"))} | ${cpu(runs, "server")} | ${cpu(runs, "database")} |`,
+            `${ratio(rps(name), rps("noop"))} | ${ratio(rps(name), rps("coalescing"))} | ` +
+            `${ratio(p99(name), p99("coalescing"))} | ${cpu(runs, "server")} | ${cpu(runs, "database")} |`,
         );
       }
     }

@@ -1,4 +1,5 @@
 import client from "prom-client";
+import { BoundCounter, BoundHistogram } from "./bound-metrics";
 
 /**
  * The serving process's Prometheus metrics. Names follow Prometheus conventions (base units,
@@ -27,6 +28,7 @@ export function createServingMetrics(opts: { defaultMetrics?: boolean } = {}) {
     batchSize: { observe(value: number): void };
   };
   const children = new Map<string, Children>();
+  const byServed = new WeakMap<object, Children>();
   return {
     ...base,
     forVersion(model: string, version: string): Children {
@@ -44,6 +46,13 @@ export function createServingMetrics(opts: { defaultMetrics?: boolean } = {}) {
       }
       return c;
     },
+    /** forVersion for a served version, remembered on the object (no key built per request). */
+    forServed(served: { id: { model: string; version: number } }): Children {
+      let c = byServed.get(served);
+      if (!c)
+        byServed.set(served, (c = this.forVersion(served.id.model, String(served.id.version))));
+      return c;
+    },
     /** An unloaded version stops being reported as loaded (its request series stay). */
     versionUnloaded(model: string, version: string): void {
       base.loadedModels.remove(model, version);
@@ -59,40 +68,41 @@ function createMetrics(opts: { defaultMetrics?: boolean }) {
   const labels = ["model", "version"] as const;
   return {
     registry,
-    requests: new client.Counter({
-      name: "modeldeck_inference_requests_total",
-      help: "Inference requests answered, by model, version and HTTP status code.",
-      labelNames: ["model", "version", "status"] as const,
-      registers: [registry],
-    }),
-    requestDuration: new client.Histogram({
-      name: "modeldeck_inference_request_duration_seconds",
-      help: "Time from receiving an inference request to writing its response.",
-      labelNames: labels,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    queueDuration: new client.Histogram({
-      name: "modeldeck_inference_queue_duration_seconds",
-      help: "Time an inference request waited in the batching queue.",
-      labelNames: labels,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    computeDuration: new client.Histogram({
-      name: "modeldeck_inference_compute_duration_seconds",
-      help: "Time each onnxruntime call (one batch of requests) took.",
-      labelNames: labels,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    batchSize: new client.Histogram({
-      name: "modeldeck_inference_batch_size",
-      help: "Rows per onnxruntime call (realised dynamic batch size), one observation per call.",
-      labelNames: labels,
-      buckets: BATCH_BUCKETS,
-      registers: [registry],
-    }),
+    // The per-request series: bound once per version, cheap to update (./bound-metrics.ts).
+    requests: new BoundCounter(
+      "modeldeck_inference_requests_total",
+      "Inference requests answered, by model, version and HTTP status code.",
+      ["model", "version", "status"],
+      registry,
+    ),
+    requestDuration: new BoundHistogram(
+      "modeldeck_inference_request_duration_seconds",
+      "Time from receiving an inference request to writing its response.",
+      labels,
+      LATENCY_BUCKETS,
+      registry,
+    ),
+    queueDuration: new BoundHistogram(
+      "modeldeck_inference_queue_duration_seconds",
+      "Time an inference request waited in the batching queue.",
+      labels,
+      LATENCY_BUCKETS,
+      registry,
+    ),
+    computeDuration: new BoundHistogram(
+      "modeldeck_inference_compute_duration_seconds",
+      "Time each onnxruntime call (one batch of requests) took.",
+      labels,
+      LATENCY_BUCKETS,
+      registry,
+    ),
+    batchSize: new BoundHistogram(
+      "modeldeck_inference_batch_size",
+      "Rows per onnxruntime call (realised dynamic batch size), one observation per call.",
+      labels,
+      BATCH_BUCKETS,
+      registry,
+    ),
     loadedModels: new client.Gauge({
       name: "modeldeck_serving_loaded_models",
       help: "Model versions loaded in this serving process (1 per loaded version).",

@@ -5,6 +5,7 @@ import {
   encodeOutputs,
   encodeSimpleOutputs,
   fromHalfBits,
+  inferResponseText,
   InferenceInputError,
   isBatchable,
   oipDatatypeOf,
@@ -1046,6 +1047,55 @@ describe("prepareSimpleRequest", () => {
       "unsupported_model",
       "[batch, F]",
       "/infer",
+    );
+  });
+});
+
+describe("inferResponseText", () => {
+  const outputs: Record<string, HostTensor> = {
+    f32: {
+      type: "float32",
+      dims: [2, 3],
+      data: new Float32Array([0.1, -0, NaN, Infinity, 1e-7, 3]),
+    },
+    f64: { type: "float64", dims: [2], data: new Float64Array([Math.PI, -1.5e300]) },
+    f16: { type: "float16", dims: [2], data: new Uint16Array([toHalfBits(1.5), 0x7c00]) },
+    i64: { type: "int64", dims: [2], data: new BigInt64Array([-3n, 9007199254740993n]) },
+    u8: { type: "uint8", dims: [1], data: new Uint8Array([255]) },
+    b: { type: "bool", dims: [3], data: new Uint8Array([1, 0, 2]) },
+    s: { type: "string", dims: [2], data: ['a "quoted"\nline', "\u0000é"] },
+    empty: { type: "float32", dims: [0, 4], data: new Float32Array(0) },
+  };
+  const expected = (
+    parameters: Record<string, unknown> | undefined,
+    requested: string[] | null,
+    id = "req-1",
+  ) =>
+    JSON.stringify({
+      model_name: 'm"1',
+      model_version: "7",
+      id,
+      ...(parameters ? { parameters } : {}),
+      outputs: encodeOutputs(outputs, requested),
+    });
+
+  it("is exactly the JSON of the encoded outputs, for every datatype", () => {
+    const text = inferResponseText('m"1', "7", "req-1", undefined, outputs, null);
+    expect(text).toBe(expected(undefined, null));
+    expect(JSON.parse(text).outputs[0].data).toEqual([
+      Math.fround(0.1),
+      0,
+      null,
+      null,
+      Math.fround(1e-7),
+      3,
+    ]);
+  });
+
+  it("keeps the request's parameters and the requested outputs in their order", () => {
+    const parameters = { priority: 1, tag: "x" };
+    expect(inferResponseText('m"1', "7", "id\\2", parameters, outputs, ["s", "f32"])).toBe(
+      expected(parameters, ["s", "f32"], "id\\2"),
     );
   });
 });

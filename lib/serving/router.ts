@@ -169,6 +169,16 @@ export class ModelRouter {
    * The loaded version for a request, held for the caller (call `release()` when done).
    * Aliases resolve synchronously from memory; a version number may load on first use.
    */
+  /**
+   * The predict path's synchronous fast path: the loaded version an alias points at, held for
+   * the caller; null when anything else applies (then `acquire` says why or loads it).
+   */
+  acquireLoaded(model: string, selector: VersionSelector): ServedVersion | null {
+    if (selector.kind !== "alias") return null;
+    const served = this.models.get(model)?.aliases.get(selector.alias);
+    return served && served.acquire() ? served : null;
+  }
+
   async acquire(model: string, selector: VersionSelector): Promise<ServedVersion> {
     const state = this.models.get(model);
     if (!state && !this.everReconciled) {
