@@ -79,7 +79,8 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
           MODELDECK_LOG_LEVEL: "warn",
           NODE_ENV: "production",
         },
-        stdio: ["ignore", "ignore", "inherit"],
+        // BENCH_SERVING_STDOUT=inherit shows the server's stdout (e.g. with --trace-gc).
+        stdio: ["ignore", process.env.BENCH_SERVING_STDOUT === "inherit" ? "inherit" : "ignore", "inherit"],
       },
     );
     const exited = new Promise<void>((r) => child.once("exit", () => r()));

@@ -135,6 +135,7 @@ async function startChildServer(file: string, model: BenchModel): Promise<Target
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on("line", (line) => {
+      if (process.env.BENCH_SERVING_STDOUT === "inherit") process.stderr.write(`${line}\n`);
       const m = /^LISTENING (\d+)$/.exec(line.trim());
       if (m) resolve(Number(m[1]));
     });

@@ -131,15 +131,14 @@ export class DynamicBatcher {
   }
 
   private take(): Job[] {
-    const jobs: Job[] = [this.queue[this.head++]!];
+    const jobs: Job[] = [this.takeHead()];
     if (this.batchable) {
       let rows = jobs[0]!.rows;
       while (this.head < this.queue.length) {
         const next = this.queue[this.head]!;
         if (rows + next.rows > this.settings.maxBatchSize) break;
         rows += next.rows;
-        jobs.push(next);
-        this.head++;
+        jobs.push(this.takeHead());
       }
     }
     // Compact now and then so the array does not grow without bound.
@@ -148,6 +147,18 @@ export class DynamicBatcher {
       this.head = 0;
     }
     return jobs;
+  }
+
+  /**
+   * Takes the oldest job and clears its slot: a taken job left in the array until the next
+   * compaction kept each request's inputs and continuation alive for about a thousand
+   * requests, long enough to be promoted to the old generation (at 7k requests/s about 4 KB
+   * per request, which made every scavenge several times slower).
+   */
+  private takeHead(): Job {
+    const job = this.queue[this.head]!;
+    this.queue[this.head++] = undefined as unknown as Job;
+    return job;
   }
 
   private dispatch(): void {
