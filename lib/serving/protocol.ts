@@ -726,7 +726,7 @@ function parseOutputs(value: unknown, plan: Plan, allowStrings: boolean): string
         if (!isPlainObject(o.parameters)) {
           fail("invalid_request", `outputs[${i}]: "parameters" must be an object.`);
         }
-        // binary_data is ignored: outputs always come back as JSON, which clients also accept.
+        // binary_data is the HTTP layer's (binary-body.ts): it changes the encoding, not the output.
         if (o.parameters.classification !== undefined) {
           fail(
             "unsupported_parameter",

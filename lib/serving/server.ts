@@ -2,6 +2,15 @@ import http from "node:http";
 import { readPredictions } from "../onnx/readout";
 import type { Logger } from "../log";
 import { QueueFullError, type BatchResult } from "./batcher";
+import {
+  binaryOutputsOf,
+  encodeOutputsWithBinary,
+  loggedBinaryInputs,
+  loggedBinaryOutputs,
+  needsBinaryReader,
+  readBinaryInferBody,
+  writeBinaryResponse,
+} from "./binary-body";
 import type { ServingMetrics } from "./metrics";
 import type { PredictionLogWriter } from "./prediction-log";
 import { newRequestId } from "./request-id";
@@ -66,6 +75,8 @@ type Reply = {
   headers?: Record<string, string>;
   /** Bookkeeping to do once the response is written (metrics, the prediction log). */
   afterSend?: () => void;
+  /** Binary tensor data extension: output bytes sent after the JSON `body` (see binary-body.ts). */
+  binaryTensors?: Uint8Array[];
 };
 
 class HttpError extends Error {
@@ -160,6 +171,11 @@ function send(res: http.ServerResponse, reply: Reply, requestId: string) {
     requestId,
   ];
   if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) headers.push(k, v);
+  if (reply.binaryTensors) {
+    // Its own content type and length; the rest of the headers as they are.
+    writeBinaryResponse(res, reply.status, body, reply.binaryTensors, headers.slice(4));
+    return;
+  }
   res.writeHead(reply.status, headers);
   res.end(body);
 }
@@ -216,7 +232,10 @@ async function handle(
 
   if (path === "/v2") {
     if (method !== "GET") return methodNotAllowed(method, path, "GET");
-    return { status: 200, body: { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] } };
+    return {
+      status: 200,
+      body: { name: SERVER_NAME, version: SERVER_VERSION, extensions: ["binary_tensor_data"] },
+    };
   }
   const match = MODEL_PATH.exec(path);
   if (!match) {
@@ -328,35 +347,65 @@ async function infer(
       }
       throw error;
     }
-    body = await readJsonBody(req, deps.maxBodyBytes);
+    if (needsBinaryReader(req)) {
+      if (call.simple) {
+        req.resume();
+        throw new HttpError(
+          400,
+          "invalid_request",
+          "The simple form (/predict) takes a plain JSON body; send binary tensors or compressed bodies to /infer.",
+        );
+      }
+      body = await readBinaryInferBody(req, deps.maxBodyBytes);
+    } else body = await readJsonBody(req, deps.maxBodyBytes);
     prepared = call.simple
       ? prepareSimpleRequest(body, served.signature)
       : prepareInferRequest(body, served.signature);
+    const binaryOutputs = call.simple ? null : binaryOutputsOf(body);
     result = await served.infer(prepared.inputs, prepared.batchSize ?? 1);
     const version = String(served.id.version);
     const id = prepared.id ?? call.requestId;
-    reply = {
-      status: 200,
-      headers: { "x-model-version": version },
-      body: call.simple
-        ? {
-            model_name: call.model,
-            model_version: version,
-            id,
-            predictions: encodeSimpleOutputs(
-              result.outputs,
-              prepared.requestedOutputs,
-              prepared.batchSize ?? 1,
-            ),
-          }
-        : {
-            model_name: call.model,
-            model_version: version,
-            id,
-            ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
-            outputs: encodeOutputs(result.outputs, prepared.requestedOutputs),
-          },
-    };
+    if (binaryOutputs) {
+      const encoded = encodeOutputsWithBinary(
+        result.outputs,
+        prepared.requestedOutputs,
+        binaryOutputs,
+      );
+      reply = {
+        status: 200,
+        headers: { "x-model-version": version },
+        body: {
+          model_name: call.model,
+          model_version: version,
+          id,
+          ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+          outputs: encoded.outputs,
+        },
+        ...(encoded.tensors.length ? { binaryTensors: encoded.tensors } : {}),
+      };
+    } else
+      reply = {
+        status: 200,
+        headers: { "x-model-version": version },
+        body: call.simple
+          ? {
+              model_name: call.model,
+              model_version: version,
+              id,
+              predictions: encodeSimpleOutputs(
+                result.outputs,
+                prepared.requestedOutputs,
+                prepared.batchSize ?? 1,
+              ),
+            }
+          : {
+              model_name: call.model,
+              model_version: version,
+              id,
+              ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+              outputs: encodeOutputs(result.outputs, prepared.requestedOutputs),
+            },
+      };
   } catch (error) {
     reply = failureReply(deps, error, call.model, served);
   }
@@ -432,8 +481,8 @@ function record(
       computeMs: result?.computeMs ?? null,
       batchSize: result?.batchRows ?? null,
       rows: prepared?.batchSize ?? (prepared ? 1 : null),
-      inputs: sample ? payloadOf(body) : null,
-      outputs: sample ? payloadOf(reply.body, "outputs") : null,
+      inputs: sample ? inputsPayloadOf(body, prepared) : null,
+      outputs: sample ? outputsPayloadOf(reply, result, prepared) : null,
       predicted: predictedOf(served, result, prepared),
       error: reply.status === 200 ? null : errorMessage(reply),
     });
@@ -484,6 +533,25 @@ function predictedOf(
 
 /** What the prediction log keeps of a sampled request: its inputs / outputs, if small. */
 const MAX_LOGGED_PAYLOAD_CHARS = 64 * 1024;
+function inputsPayloadOf(body: unknown, prepared: PreparedRequest | null): string | null {
+  // A binary request's inputs are logged as the JSON form would carry them.
+  const binary = loggedBinaryInputs(body, prepared, MAX_LOGGED_PAYLOAD_CHARS);
+  return binary === undefined ? payloadOf(body) : binary && payloadOf({ inputs: binary });
+}
+function outputsPayloadOf(
+  reply: Reply,
+  result: BatchResult | null,
+  prepared: PreparedRequest | null,
+): string | null {
+  if (!reply.binaryTensors || !result || !prepared) return payloadOf(reply.body, "outputs");
+  // A binary response's outputs are logged as the JSON form would carry them.
+  const outputs = loggedBinaryOutputs(
+    result.outputs,
+    prepared.requestedOutputs,
+    MAX_LOGGED_PAYLOAD_CHARS,
+  );
+  return outputs && payloadOf({ outputs }, "outputs");
+}
 function payloadOf(body: unknown, key?: string): string | null {
   if (!body || typeof body !== "object") return null;
   const obj = body as Record<string, unknown>;
