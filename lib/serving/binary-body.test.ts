@@ -1,6 +1,9 @@
+import type http from "node:http";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   binaryOutputsOf,
+  readBinaryInferBody,
   encodeOutputsWithBinary,
   loggedBinaryInputs,
   splitBinaryBody,
@@ -77,6 +80,12 @@ describe("splitBinaryBody", () => {
       expect(e.code).toBe("bad_header_length");
       expect(e.message).toContain("Inference-Header-Content-Length must be");
     }
+  });
+
+  it("refuses a header length of 0 (a raw request without JSON)", () => {
+    const e = refusal(() => splitBinaryBody(Buffer.from([1, 2, 3, 4]), "0"));
+    expect(e.code).toBe("bad_header_length");
+    expect(e.message).toContain("is 0 (a raw request without JSON), which is not supported");
   });
 
   it("refuses a header length over the body's length", () => {
@@ -221,5 +230,45 @@ describe("loggedBinaryInputs", () => {
     );
     const request = splitBinaryBody(body, header);
     expect(loggedBinaryInputs(request, prepared(new Float32Array(600)), 1000)).toBeNull();
+  });
+});
+
+describe("readBinaryInferBody", () => {
+  /** A request stream with these headers delivering `body` in chunks of `chunk` bytes. */
+  function request(body: Buffer, headers: Record<string, string>, chunk = 5): http.IncomingMessage {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < body.length; at += chunk) parts.push(body.subarray(at, at + chunk));
+    return Object.assign(Readable.from(parts), { headers }) as unknown as http.IncomingMessage;
+  }
+
+  it("places the binary part on an 8-byte boundary, so tensors decode as views", async () => {
+    for (const id of ["a", "ab", "abc"]) {
+      const { body, header } = framed(
+        { id, inputs: [input("a", 8)] },
+        Array.from(new Uint8Array(new Float64Array([Math.PI]).buffer)),
+      );
+      const req = request(body, {
+        "inference-header-content-length": header,
+        "content-length": String(body.length),
+      });
+      const parsed = (await readBinaryInferBody(req, 1024)) as {
+        inputs: Array<{ data: Uint8Array }>;
+      };
+      const data = parsed.inputs[0]!.data;
+      expect(data.byteOffset % 8).toBe(0);
+      expect(new Float64Array(data.buffer, data.byteOffset, 1)[0]).toBe(Math.PI);
+    }
+  });
+
+  it("reads a body without Content-Length, and refuses one over the limit", async () => {
+    const { body, header } = framed({ inputs: [input("a", 3)] }, [1, 2, 3]);
+    const parsed = (await readBinaryInferBody(
+      request(body, { "inference-header-content-length": header }),
+      1024,
+    )) as { inputs: Array<{ data: Uint8Array }> };
+    expect(Array.from(parsed.inputs[0]!.data)).toEqual([1, 2, 3]);
+    await expect(
+      readBinaryInferBody(request(body, { "inference-header-content-length": header }), 10),
+    ).rejects.toMatchObject({ status: 413, code: "payload_too_large" });
   });
 });

@@ -85,7 +85,13 @@ export async function readBinaryInferBody(
   }
   const headerValue = req.headers[INFERENCE_HEADER];
   const headerText = Array.isArray(headerValue) ? headerValue.join(", ") : headerValue;
-  let body = await readBytes(req, maxBytes);
+  // Where the binary part will start, when known now: the body is placed so that it starts on
+  // an 8-byte boundary and the tensors decode as views instead of copies.
+  const binaryStart =
+    encoding === "identity" && headerText !== undefined && /^\d+$/.test(headerText.trim())
+      ? Number(headerText.trim())
+      : null;
+  let body = await readBytes(req, maxBytes, binaryStart);
   if (encoding !== "identity") body = await decompress(body, encoding, maxBytes);
   if (headerText === undefined) {
     if (req.headers["content-type"]?.startsWith("application/octet-stream")) {
@@ -118,6 +124,13 @@ export function splitBinaryBody(body: Buffer, headerText: string): unknown {
       "bad_header_length",
       `${HEADER_DISPLAY} is ${jsonLength}, but the body has only ${body.length} bytes.`,
       { headerLength: jsonLength, bodyLength: body.length },
+    );
+  }
+  if (jsonLength === 0) {
+    // Triton's "raw binary request": the whole body is one input's bytes, without JSON.
+    refuse(
+      "bad_header_length",
+      `${HEADER_DISPLAY} is 0 (a raw request without JSON), which is not supported; send the JSON request first and give its length in bytes.`,
     );
   }
   const request = parseJson(body, jsonLength, `The JSON request (the first ${jsonLength} bytes)`);
@@ -178,7 +191,12 @@ function parseJson(body: Buffer, length: number, what: string): unknown {
   }
 }
 
-function readBytes(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** Bytes at `alignAt` (if given) land on an 8-byte boundary when Content-Length is known. */
+function readBytes(
+  req: http.IncomingMessage,
+  maxBytes: number,
+  alignAt: number | null,
+): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (declared > maxBytes) {
     req.resume();
@@ -190,12 +208,35 @@ function readBytes(req: http.IncomingMessage, maxBytes: number): Promise<Buffer>
       ),
     );
   }
+  // One buffer of the declared size, filled as chunks arrive (node:http never delivers more
+  // than Content-Length); without it, the chunks are concatenated at the end.
+  let whole: Buffer | null = null;
+  if (alignAt !== null && Number.isSafeInteger(declared) && declared >= 0) {
+    const pad = (8 - (alignAt % 8)) % 8;
+    whole = Buffer.allocUnsafeSlow(pad + declared).subarray(pad);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
     req.on("data", (chunk: Buffer) => {
       if (failed) return;
+      if (whole) {
+        if (size + chunk.length > whole.length) {
+          failed = true;
+          reject(
+            new InferenceInputError(
+              400,
+              "bad_request",
+              "The body is longer than its Content-Length.",
+            ),
+          );
+          return;
+        }
+        chunk.copy(whole, size);
+        size += chunk.length;
+        return;
+      }
       size += chunk.length;
       if (size > maxBytes) {
         failed = true;
@@ -219,7 +260,9 @@ function readBytes(req: http.IncomingMessage, maxBytes: number): Promise<Buffer>
       failed = true;
     });
     req.on("end", () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (failed) return;
+      if (whole) resolve(whole.subarray(0, size));
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
 }
