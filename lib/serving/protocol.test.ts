@@ -725,7 +725,7 @@ describe("requested outputs", () => {
     ]);
   });
 
-  it("ignores binary_data on outputs (responses are JSON)", () => {
+  it("leaves binary_data on outputs to the transport (it changes the encoding, not the output)", () => {
     const r = prepareInferRequest(
       body([{ name: "label", parameters: { binary_data: true } }]),
       iris,

@@ -43,7 +43,8 @@ import type { ServedVersion } from "./served-version";
  *   GET  /v2                                                   server metadata
  *   GET  /v2/models/{name}[/versions/{v}]                      model metadata
  *   GET  /v2/models/{name}[/versions/{v}]/ready                model readiness
- *   POST /v2/models/{name}[/versions/{v}]/infer                OIP inference (tensors)
+ *   POST /v2/models/{name}[/versions/{v}]/infer                OIP inference (tensors, as JSON or
+ *                                                              binary: binary-body.ts)
  *   POST /v2/models/{name}[/versions/{v}]/predict              simple form: {"rows": [...]}
  *
  * `{v}` is a version number or an alias name; without it the `production` alias answers.
