@@ -24,6 +24,7 @@ import zlib from "node:zlib";
 import { InferenceInputError } from "./inference-error";
 import {
   encodeOutputs,
+  oipDatatypeOf,
   type HostTensor,
   type OipDatatype,
   type PreparedRequest,
@@ -343,16 +344,26 @@ export function encodeOutputsWithBinary(
   requested: string[] | null,
   isBinary: (name: string) => boolean,
 ): { outputs: ResponseOutput[]; tensors: Uint8Array[] } {
-  const json: ResponseOutput[] = encodeOutputs(outputs, requested);
+  const result: ResponseOutput[] = [];
   const tensors: Uint8Array[] = [];
-  for (const o of json) {
-    if (!isBinary(o.name)) continue;
-    const bytes = encodeTensorBytes(outputs[o.name]!);
+  for (const name of requested ?? Object.keys(outputs)) {
+    const t = outputs[name];
+    if (!t) throw new Error(`Output "${name}" was requested but the model did not produce it`);
+    if (!isBinary(name)) {
+      result.push(encodeOutputs(outputs, [name])[0]!);
+      continue;
+    }
+    // Never turned into JS values: the typed array's bytes go out as they are.
+    const bytes = encodeTensorBytes(t);
     tensors.push(bytes);
-    delete o.data;
-    o.parameters = { binary_data_size: bytes.byteLength };
+    result.push({
+      name,
+      shape: t.dims,
+      datatype: oipDatatypeOf(t.type)!,
+      parameters: { binary_data_size: bytes.byteLength },
+    });
   }
-  return { outputs: json, tensors };
+  return { outputs: result, tensors };
 }
 
 /** Writes a 200 binary response: JSON `header` text followed by `tensors`, in one writev. */

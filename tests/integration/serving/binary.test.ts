@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { encodeModel } from "../../../lib/onnx/build";
 import { createModel } from "../../../lib/registry";
+import { seededRandom } from "../../../lib/training/random";
 import { updateServingSettings } from "../../../lib/serving/settings";
 import { useTestDatabase } from "../helpers/db";
 import {
@@ -456,6 +457,71 @@ describe("binary framing errors are 400 JSON naming what is wrong", () => {
     const res = await rawPost(`/v2/models/${CLASSIFIER}/predict`, r.body, r.headers);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body.toString()).error).toContain("/infer");
+  });
+
+  it("a fuzz of 400 corrupted binary requests yields no 5xx and only JSON errors", async () => {
+    const random = seededRandom(20261207);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const sizes = [0, 1, 4, 15, 16, 17, 64, -1, 1.5, "16", null, 1e12];
+    const datatypes = ["FP32", "FP16", "BOOL", "BYTES", "INT64", "UINT8", "FP64"];
+    const shapes = [
+      [1, 4],
+      [2, 4],
+      [0, 4],
+      [1, 1],
+      [1, 4, 1],
+    ];
+    const statuses = new Map<number, number>();
+    for (let batch = 0; batch < 20; batch++) {
+      const requests = Array.from({ length: 20 }, () => {
+        const json = JSON.stringify({
+          inputs: [
+            {
+              name: random() < 0.9 ? "features" : "other",
+              shape: pick(shapes),
+              datatype: pick(datatypes),
+              parameters: { binary_data_size: pick(sizes) },
+              ...(random() < 0.05 ? { data: [1, 2, 3, 4] } : {}),
+            },
+          ],
+          ...(random() < 0.3 ? { parameters: { binary_data_output: pick([true, 1, "x"]) } } : {}),
+        });
+        const tensor = Buffer.from(
+          Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 256)),
+        );
+        const { body, headers } = binaryRequest(json, tensor);
+        const headerLength = pick([
+          headers["inference-header-content-length"],
+          headers["inference-header-content-length"],
+          String(Number(headers["inference-header-content-length"]) + pick([-3, -1, 1, 7])),
+          "0",
+          "-1",
+          "x",
+          "",
+          String(body.length + 1),
+        ]);
+        const cut = random() < 0.15 ? body.subarray(0, Math.floor(random() * body.length)) : body;
+        return rawPost(`/v2/models/${CLASSIFIER}/infer`, cut, {
+          ...headers,
+          "inference-header-content-length": headerLength,
+        });
+      });
+      for (const res of await Promise.all(requests)) {
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        expect(res.status, res.body.toString().slice(0, 300)).toBeLessThan(500);
+        if (res.status !== 200) {
+          expect(res.headers["content-type"]).toBe("application/json");
+          expect(typeof JSON.parse(res.body.toString()).error).toBe("string");
+        }
+      }
+    }
+    expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(400);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(300);
+    const ok = binaryRequest(
+      `{"inputs":[{"name":"features","shape":[1,4],"datatype":"FP32","parameters":{"binary_data_size":16}}]}`,
+      float32LE(ROWS[0]!),
+    );
+    expect((await rawPost(`/v2/models/${CLASSIFIER}/infer`, ok.body, ok.headers)).status).toBe(200);
   });
 
   it("a body decompressing beyond the limit is a 413", async () => {
