@@ -366,47 +366,34 @@ async function infer(
     result = await served.infer(prepared.inputs, prepared.batchSize ?? 1);
     const version = String(served.id.version);
     const id = prepared.id ?? call.requestId;
-    if (binaryOutputs) {
-      const encoded = encodeOutputsWithBinary(
-        result.outputs,
-        prepared.requestedOutputs,
-        binaryOutputs,
-      );
-      reply = {
-        status: 200,
-        headers: { "x-model-version": version },
-        body: {
-          model_name: call.model,
-          model_version: version,
-          id,
-          ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
-          outputs: encoded.outputs,
-        },
-        ...(encoded.tensors.length ? { binaryTensors: encoded.tensors } : {}),
-      };
-    } else
-      reply = {
-        status: 200,
-        headers: { "x-model-version": version },
-        body: call.simple
-          ? {
-              model_name: call.model,
-              model_version: version,
-              id,
-              predictions: encodeSimpleOutputs(
-                result.outputs,
-                prepared.requestedOutputs,
-                prepared.batchSize ?? 1,
-              ),
-            }
-          : {
-              model_name: call.model,
-              model_version: version,
-              id,
-              ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
-              outputs: encodeOutputs(result.outputs, prepared.requestedOutputs),
-            },
-      };
+    const encoded = binaryOutputs
+      ? encodeOutputsWithBinary(result.outputs, prepared.requestedOutputs, binaryOutputs)
+      : null;
+    reply = {
+      status: 200,
+      headers: { "x-model-version": version },
+      body: call.simple
+        ? {
+            model_name: call.model,
+            model_version: version,
+            id,
+            predictions: encodeSimpleOutputs(
+              result.outputs,
+              prepared.requestedOutputs,
+              prepared.batchSize ?? 1,
+            ),
+          }
+        : {
+            model_name: call.model,
+            model_version: version,
+            id,
+            ...(prepared.parameters ? { parameters: prepared.parameters } : {}),
+            outputs: encoded
+              ? encoded.outputs
+              : encodeOutputs(result.outputs, prepared.requestedOutputs),
+          },
+    };
+    if (encoded?.tensors.length) reply.binaryTensors = encoded.tensors;
   } catch (error) {
     reply = failureReply(deps, error, call.model, served);
   }
