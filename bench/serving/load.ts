@@ -66,17 +66,20 @@ function cpuMsOfTree(root: number): number {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-const cpuPids: Record<string, number> = JSON.parse(process.env.BENCH_CPU_PIDS ?? "{}");
-const sampleCpu = () =>
+const envCpuPids: Record<string, number> = JSON.parse(process.env.BENCH_CPU_PIDS ?? "{}");
+const sampleCpu = (cpuPids: Record<string, number>) =>
   Object.fromEntries(Object.entries(cpuPids).map(([name, pid]) => [name, cpuMsOfTree(pid)]));
 
 interface RunOptions {
   url: string;
-  bodies: string[];
+  /** Cycled; a Buffer is sent as is (binary bodies). */
+  bodies: Array<string | Buffer>;
   connections: number;
   durationS: number;
   headers: Record<string, string>;
   timeoutS: number;
+  /** Processes whose CPU time to report (see LoadResult); default BENCH_CPU_PIDS. */
+  cpuPids?: Record<string, number>;
 }
 
 function run(opts: RunOptions, latencies: number[] | null): Promise<autocannon.Result> {
@@ -104,9 +107,10 @@ function run(opts: RunOptions, latencies: number[] | null): Promise<autocannon.R
 export async function runLoad(opts: RunOptions & { warmupS: number }): Promise<LoadResult> {
   const warm = opts.warmupS > 0 ? await run({ ...opts, durationS: opts.warmupS }, null) : null;
   const latencies: number[] = [];
-  const cpuBefore = sampleCpu();
+  const cpuPids = opts.cpuPids ?? envCpuPids;
+  const cpuBefore = sampleCpu(cpuPids);
   const result = await run(opts, latencies);
-  const cpuAfter = sampleCpu();
+  const cpuAfter = sampleCpu(cpuPids);
   latencies.sort((a, b) => a - b);
   const at = (p: number) =>
     latencies.length === 0

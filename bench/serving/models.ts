@@ -16,7 +16,8 @@ export const MODEL_KEYS = ["logreg", "mlp"] as const;
 export type ModelKey = (typeof MODEL_KEYS)[number];
 
 export interface BenchModel {
-  key: ModelKey;
+  /** "image" is the binary tensor benchmark's model (binary.ts), not one of run.ts's. */
+  key: ModelKey | "image";
   /** The model's name in request URLs: POST /v2/models/{name}/infer. */
   name: string;
   /** The .onnx file. */

@@ -53,7 +53,11 @@ describe("bound metrics", () => {
       metrics.map((m) => ({
         ...m,
         values: [...m.values]
-          .map((v) => ({ labels: v.labels, value: v.value, metricName: v.metricName }))
+          .map((v) => ({
+            labels: v.labels,
+            value: v.value,
+            metricName: (v as { metricName?: string }).metricName,
+          }))
           .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
       }));
     expect(sorted(await ours.getMetricsAsJSON())).toEqual(sorted(await theirs.getMetricsAsJSON()));

@@ -360,14 +360,14 @@ describe("prepareInferRequest: malformed requests", () => {
     );
   });
 
-  it("refuses binary tensor data", () => {
+  it("refuses binary_data_size on an input whose data is JSON (no binary part)", () => {
     const body = features([1, 4], []);
     (body.inputs[0] as Record<string, unknown>).parameters = { binary_data_size: 16 };
     expectRefusal(
       () => prepareInferRequest(body, iris),
-      "unsupported_parameter",
+      "invalid_request",
       'Input "features"',
-      "binary",
+      "Inference-Header-Content-Length",
     );
   });
 
@@ -661,6 +661,62 @@ describe("prepareInferRequest: element values", () => {
   });
 });
 
+describe("raw tensor bytes in data (binary transports)", () => {
+  const fp32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+
+  it("decodes a Uint8Array as little-endian tensor bytes after the datatype and shape checks", () => {
+    const body = {
+      inputs: [
+        {
+          name: "features",
+          shape: [2, 4],
+          datatype: "FP32",
+          parameters: { binary_data_size: 32 },
+          data: fp32([1, 2, 3, 4, 5, 6, 7, 8]),
+        },
+      ],
+    };
+    const r = prepareInferRequest(body, iris);
+    expect(r.batchSize).toBe(2);
+    expect(r.inputs.features).toEqual({
+      type: "float32",
+      dims: [2, 4],
+      data: new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]),
+    });
+  });
+
+  it("takes raw and JSON inputs in one request (the spec's example model)", () => {
+    const input0 = new Uint8Array(new Uint32Array([1, 2, 3, 4]).buffer);
+    const r = prepareInferRequest(
+      {
+        inputs: [
+          { name: "input0", shape: [2, 2], datatype: "UINT32", data: input0 },
+          { name: "input1", shape: [3], datatype: "BOOL", data: [true, false, true] },
+        ],
+      },
+      specModel,
+    );
+    expect(r.inputs.input0!.data).toEqual(new Uint32Array([1, 2, 3, 4]));
+    expect(r.inputs.input1!.data).toEqual(new Uint8Array([1, 0, 1]));
+  });
+
+  it("checks datatype and shape before the bytes, and names the input on a length mismatch", () => {
+    const raw = (datatype: string, shape: number[], data: Uint8Array) => ({
+      inputs: [{ name: "features", shape, datatype, data }],
+    });
+    expectRefusal(
+      () => prepareInferRequest(raw("FP64", [1, 4], new Uint8Array(3)), iris),
+      "wrong_datatype",
+    );
+    expectRefusal(() => prepareInferRequest(raw("FP32", [1, 5], fp32([1])), iris), "bad_shape");
+    expectRefusal(
+      () => prepareInferRequest(raw("FP32", [1, 4], fp32([1, 2, 3])), iris),
+      "bad_data",
+      'Input "features": shape [1,4] of FP32 needs 16 bytes (4 × 4), got 12.',
+    );
+  });
+});
+
 describe("requested outputs", () => {
   const body = (outputs: unknown) => ({ ...features([1, 4], [1, 2, 3, 4]), outputs });
 
@@ -670,7 +726,7 @@ describe("requested outputs", () => {
     ]);
   });
 
-  it("ignores binary_data on outputs (responses are JSON)", () => {
+  it("leaves binary_data on outputs to the transport (it changes the encoding, not the output)", () => {
     const r = prepareInferRequest(
       body([{ name: "label", parameters: { binary_data: true } }]),
       iris,

@@ -13,6 +13,8 @@
  * expected, for the person who sent the request.
  */
 import type { OnnxDim, OnnxSignature, OnnxValueSignature } from "../onnx/types";
+import { InferenceInputError } from "./inference-error";
+import { decodeTensorBytes } from "./tensor-bytes";
 
 export type OipDatatype =
   | "BOOL"
@@ -65,18 +67,8 @@ export interface HostTensor {
   data: TensorData;
 }
 
-/** A request the model cannot take; `message` is written for the person who sent it. */
-export class InferenceInputError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 413 | 415,
-    readonly code: string,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = "InferenceInputError";
-  }
-}
+// In its own module so the raw tensor bytes codec can throw it without an import cycle.
+export { InferenceInputError };
 
 export interface PreparedRequest {
   /** client's id, echoed back */
@@ -594,7 +586,10 @@ function fillNested(
   return at;
 }
 
-function convertData(p: InputPlan, shape: number[], data: unknown[]): TensorData {
+function convertData(p: InputPlan, shape: number[], data: unknown[] | Uint8Array): TensorData {
+  if (!Array.isArray(data)) {
+    return decodeTensorBytes({ input: p.name, type: p.ort, datatype: p.oip, dims: shape }, data);
+  }
   const n = product(shape);
   const ctx: ValueContext = { input: p.name, oip: p.oip, ort: p.ort, where: atIndex };
   if (shape.length >= 2 && data.length > 0 && Array.isArray(data[0])) {
@@ -731,7 +726,7 @@ function parseOutputs(value: unknown, plan: Plan, allowStrings: boolean): string
         if (!isPlainObject(o.parameters)) {
           fail("invalid_request", `outputs[${i}]: "parameters" must be an object.`);
         }
-        // binary_data is ignored: outputs always come back as JSON, which clients also accept.
+        // binary_data is the HTTP layer's (binary-body.ts): it changes the encoding, not the output.
         if (o.parameters.classification !== undefined) {
           fail(
             "unsupported_parameter",
@@ -793,7 +788,8 @@ interface RawInput {
   name: string;
   shape: number[];
   datatype: string;
-  data: unknown[];
+  /** JSON values, or raw little-endian tensor bytes (see tensor-bytes.ts) */
+  data: unknown[] | Uint8Array;
 }
 
 function parseRawInput(o: unknown, index: number): RawInput {
@@ -818,10 +814,10 @@ function parseRawInput(o: unknown, index: number): RawInput {
     if (!isPlainObject(parameters)) {
       fail("invalid_request", `${label}: "parameters" must be an object.`, { input: name });
     }
-    if (parameters.binary_data_size !== undefined) {
+    if (parameters.binary_data_size !== undefined && !(data instanceof Uint8Array)) {
       fail(
-        "unsupported_parameter",
-        `${label}: binary tensor data (binary_data_size) is not supported; send the values as JSON in "data".`,
+        "invalid_request",
+        `${label}: "binary_data_size" says its data follows the JSON as binary, but this request has no binary part; send the Inference-Header-Content-Length header with the JSON's length in bytes, or the values as JSON in "data".`,
         { input: name },
       );
     }
@@ -851,7 +847,8 @@ function parseRawInput(o: unknown, index: number): RawInput {
       input: name,
     });
   }
-  if (!Array.isArray(data)) {
+  // A Uint8Array is raw tensor bytes, put there by a binary transport (never JSON.parse).
+  if (!Array.isArray(data) && !(data instanceof Uint8Array)) {
     fail("invalid_request", `${label}: "data" must be an array, got ${kindOf(data)}.`, {
       input: name,
     });
@@ -915,7 +912,7 @@ export function prepareInferRequest(body: unknown, signature: OnnxSignature): Pr
 
   // Datatypes and shapes of every input first: cheap, and they fail before any data is touched.
   const symbols = new Map<string, SymbolSeen>();
-  const checked: Array<{ p: InputPlan; shape: number[]; data: unknown[] }> = [];
+  const checked: Array<{ p: InputPlan; shape: number[]; data: unknown[] | Uint8Array }> = [];
   for (const p of plan.inputs) {
     const raw = given.get(p.name)!;
     if (raw.datatype !== p.oip) {

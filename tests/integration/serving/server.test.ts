@@ -79,7 +79,11 @@ describe("Open Inference Protocol", () => {
       models: [{ model: MODEL, aliases: { production: 1 } }],
     });
     const server = await fetch(`${serving.url}/v2`, { headers: auth() });
-    expect(await server.json()).toEqual({ name: "modeldeck", version: "0.1.0", extensions: [] });
+    expect(await server.json()).toEqual({
+      name: "modeldeck",
+      version: "0.1.0",
+      extensions: ["binary_tensor_data"],
+    });
     const meta = await fetch(`${serving.url}/v2/models/${MODEL}`, { headers: auth() });
     expect(await meta.json()).toEqual({
       name: MODEL,
