@@ -130,12 +130,18 @@ async function main() {
   }
   const head = execFileSync("git", ["-C", clone, "rev-parse", "--short", "HEAD"]).toString().trim();
 
-  const [web, serving, db] = [await freePort(), await freePort(), await freePort()];
+  const [web, serving, grpc, db] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const token = `mdk_${randomBytes(24).toString("hex")}`;
   const env = {
     ...process.env,
     MODELDECK_WEB_PORT: String(web),
     MODELDECK_SERVING_PORT: String(serving),
+    MODELDECK_GRPC_PORT: String(grpc),
     MODELDECK_DB_PORT: String(db),
     MODELDECK_BOOTSTRAP_TOKEN: token,
   };

@@ -49,7 +49,7 @@ export interface LoadResult {
 }
 
 /** utime + stime of a process and its direct children (a postmaster's backends), in ms. */
-function cpuMsOfTree(root: number): number {
+export function cpuMsOfTree(root: number): number {
   let ticks = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

@@ -62,6 +62,7 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
     }
 
     const port = await findFreePort();
+    const grpcPort = opts.grpc ? await findFreePort() : null;
     // BENCH_SERVING_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
     const nodeArgs = process.env.BENCH_SERVING_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
     const child = spawn(
@@ -75,6 +76,7 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
           MODELDECK_DATA_DIR: dataDir,
           MODELDECK_HOST: opts.host,
           MODELDECK_SERVING_PORT: String(port),
+          MODELDECK_GRPC_PORT: grpcPort === null ? "off" : String(grpcPort),
           MODELDECK_PREDICTION_LOG: opts.logging ? "on" : "off",
           MODELDECK_LOG_LEVEL: "warn",
           NODE_ENV: "production",
@@ -102,6 +104,7 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
       headers,
       pid: child.pid!,
       databasePid: pg.pid,
+      ...(grpcPort === null ? {} : { grpcAddress: `${opts.host}:${grpcPort}` }),
       async stop() {
         if (child.exitCode === null) child.kill("SIGTERM");
         await exited;

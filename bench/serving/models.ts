@@ -129,6 +129,8 @@ export interface TargetOptions {
   port: 0;
   /** An empty scratch directory for this case (database, data dir); the runner removes it. */
   workDir: string;
+  /** Also listen for gRPC (the "modeldeck-grpc" case). */
+  grpc?: boolean;
 }
 
 /** A started target: one fresh server process per case. */
@@ -141,6 +143,8 @@ export interface Target {
   pid: number;
   /** The postmaster of the target's own database, if it has one (its CPU is measured too). */
   databasePid?: number;
+  /** host:port of its gRPC endpoint, when started with one. */
+  grpcAddress?: string;
   /** Stops the server and everything it started; resolves once they have exited. */
   stop: () => Promise<void>;
 }

@@ -41,7 +41,14 @@ import {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const TARGETS = ["noop", "naive", "coalescing", "modeldeck", "modeldeck-nolog"] as const;
+const TARGETS = [
+  "noop",
+  "naive",
+  "coalescing",
+  "modeldeck",
+  "modeldeck-nolog",
+  "modeldeck-grpc",
+] as const;
 type TargetName = (typeof TARGETS)[number];
 
 const LABELS: Record<TargetName, string> = {
@@ -50,6 +57,7 @@ const LABELS: Record<TargetName, string> = {
   coalescing: "coalescing prototype (one session.run per event-loop turn)",
   modeldeck: "ModelDeck serving",
   "modeldeck-nolog": "ModelDeck serving, prediction logging off",
+  "modeldeck-grpc": "ModelDeck serving over gRPC (ModelInfer, typed contents)",
 };
 
 const { values } = parseArgs({
@@ -165,6 +173,8 @@ function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
     case "modeldeck":
     case "modeldeck-nolog":
       return startModelDeckTarget(opts);
+    case "modeldeck-grpc":
+      return startModelDeckTarget({ ...opts, grpc: true });
   }
 }
 
@@ -191,14 +201,20 @@ async function checkTarget(name: TargetName, url: string, target: Target, model:
   if (problem) throw new Error(`check request: ${problem}: ${text.slice(0, 300)}`);
 }
 
-function runLoadChild(url: string, bodiesFile: string, connections: number, target: Target) {
+function runLoadChild(
+  url: string,
+  bodiesFile: string,
+  connections: number,
+  target: Target,
+  grpcModel?: string,
+) {
   const durationS = Number(values.duration);
   const warmupS = Number(values.warmup);
   const child = spawnTracked(
     [
-      path.join(here, "load.ts"),
-      "--url",
-      url,
+      ...(grpcModel
+        ? [path.join(here, "grpc-load.ts"), "--address", target.grpcAddress!, "--model", grpcModel]
+        : [path.join(here, "load.ts"), "--url", url]),
       "--bodies",
       bodiesFile,
       "--connections",
@@ -362,7 +378,13 @@ async function main() {
               );
               const url = `${target.baseUrl}/v2/models/${encodeURIComponent(model.name)}/infer`;
               await checkTarget(name, url, target, model);
-              const r = await runLoadChild(url, bodyFiles[key], conns, target);
+              const r = await runLoadChild(
+                url,
+                bodyFiles[key],
+                conns,
+                target,
+                name === "modeldeck-grpc" ? model.name : undefined,
+              );
               const caseKey: CaseKey = `${key}/${conns}/${name}`;
               results.set(caseKey, [...(results.get(caseKey) ?? []), r]);
               console.error(
@@ -423,7 +445,12 @@ async function main() {
       `Medians over rounds; ratios are req/s against the same model and connections in this run. ` +
       `CPU µs/req: CPU time (user + system, /proc) the server process, and the target's own ` +
       `PostgreSQL (postmaster and backends), spent per response during the measured run; ` +
-      `unlike req/s it barely moves with other load on the machine.`,
+      `unlike req/s it barely moves with other load on the machine.` +
+      (targets.includes("modeldeck-grpc")
+        ? ` The gRPC row sends the same inputs as ModelInfer calls with typed contents ` +
+          `(bench/serving/grpc-load.ts: as many calls in flight as connections, over 4 ` +
+          `channels, requests encoded before the run).`
+        : ""),
     "",
     ...lines,
   ];

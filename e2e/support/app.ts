@@ -47,6 +47,8 @@ export async function startApp(opts: {
     MODELDECK_DATA_DIR: dataDir,
     MODELDECK_WEB_PORT: String(ports.web),
     MODELDECK_SERVING_PORT: String(ports.serving),
+    // Checkouts run their browser tests side by side; none of them speaks gRPC.
+    MODELDECK_GRPC_PORT: "off",
     MODELDECK_DB_PORT: String(ports.db),
     MODELDECK_HOST: "127.0.0.1",
     NEXT_TELEMETRY_DISABLED: "1",

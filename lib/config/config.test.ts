@@ -9,6 +9,7 @@ describe("configuration", () => {
       host: "127.0.0.1",
       webPort: 3000,
       servingPort: 8000,
+      grpcPort: 8001,
       embeddedDbPort: 54329,
     });
     expect(c.dataDir).toBe(path.resolve("./data"));
@@ -30,6 +31,13 @@ describe("configuration", () => {
     expect(c.dataDir).toBe("/srv/modeldeck");
     expect(c.signInRateLimit).toEqual({ max: 10, windowSeconds: 300 });
     expect(c.databaseUrl).toBe("postgresql://u:p@db/modeldeck");
+  });
+
+  it("reads the gRPC port, or `off` for no gRPC endpoint", () => {
+    expect(loadConfig({ MODELDECK_GRPC_PORT: "9001" }).grpcPort).toBe(9001);
+    expect(loadConfig({ MODELDECK_GRPC_PORT: "off" }).grpcPort).toBeNull();
+    expect(() => loadConfig({ MODELDECK_GRPC_PORT: "0" })).toThrow(/MODELDECK_GRPC_PORT/);
+    expect(() => loadConfig({ MODELDECK_GRPC_PORT: "no" })).toThrow(/MODELDECK_GRPC_PORT/);
   });
 
   it("chooses the artifact store: the data directory by default, a directory or a bucket", () => {

@@ -12,6 +12,8 @@ const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
   MODELDECK_WEB_PORT: port.default(3000),
   MODELDECK_SERVING_PORT: port.default(8000),
+  /** The Open Inference Protocol's gRPC endpoint (KServe v2 GRPCInferenceService); `off`: none. */
+  MODELDECK_GRPC_PORT: z.union([z.literal("off"), port]).default(8001),
   /** How web reaches serving (health, "Try it"); in Kubernetes the serving Service. */
   MODELDECK_SERVING_URL: z.url().optional(),
   /** Probe listener of a scheduler (/livez, /readyz); none when unset. */
@@ -90,6 +92,8 @@ export type AppConfig = {
   host: string;
   webPort: number;
   servingPort: number;
+  /** Port of serving's gRPC endpoint; null when turned off. */
+  grpcPort: number | null;
   /** Where web reaches serving (no trailing slash). */
   servingUrl: string;
   /** Port of the scheduler's probe listener, if it runs one. */
@@ -191,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.MODELDECK_HOST,
     webPort: e.MODELDECK_WEB_PORT,
     servingPort: e.MODELDECK_SERVING_PORT,
+    grpcPort: e.MODELDECK_GRPC_PORT === "off" ? null : e.MODELDECK_GRPC_PORT,
     servingUrl: (
       e.MODELDECK_SERVING_URL ?? `http://${browserHost}:${e.MODELDECK_SERVING_PORT}`
     ).replace(/\/$/, ""),

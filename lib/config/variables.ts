@@ -57,6 +57,13 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "Open Inference Protocol, /metrics and serving probes.",
   },
   {
+    name: "MODELDECK_GRPC_PORT",
+    roles: ["serving"],
+    default: "8001",
+    description:
+      "Open Inference Protocol over gRPC (KServe v2 `GRPCInferenceService`); `off` turns it off.",
+  },
+  {
     name: "MODELDECK_SERVING_URL",
     roles: ["web"],
     default: "http://<host>:<serving port>",

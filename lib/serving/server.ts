@@ -121,7 +121,7 @@ function parseRoute(rawUrl: string): Route {
   }
 }
 
-type Reply = {
+export type Reply = {
   status: number;
   body: unknown;
   /** The body already serialized as JSON (the predict path builds its answer as text). */
@@ -280,7 +280,7 @@ function send(res: http.ServerResponse, reply: Reply, requestId: string) {
 }
 
 /** OIP error body: `{"error": message}`; `code` (and any `extra` fields) are ours, for programs. */
-function errorReply(
+export function errorReply(
   status: number,
   code: string,
   message: string,
@@ -509,7 +509,7 @@ async function infer(
   return reply;
 }
 
-function record(
+export function record(
   deps: ServingAppDeps,
   call: { model: string; requestId: string; started: number },
   alias: string | null,
@@ -583,7 +583,7 @@ function record(
   }
 }
 
-function failureReply(
+export function failureReply(
   deps: ServingAppDeps,
   error: unknown,
   model: string,
@@ -682,7 +682,7 @@ function methodNotAllowed(method: string, path: string, allowed: string): Reply 
   );
 }
 
-function readiness(deps: ServingAppDeps, draining: boolean): Reply {
+export function readiness(deps: ServingAppDeps, draining: boolean): Reply {
   // A draining instance fails readiness first, so a load balancer stops sending it requests
   // while it still answers the ones it has.
   const ready = !draining && deps.router.ready;
@@ -698,9 +698,9 @@ function readiness(deps: ServingAppDeps, draining: boolean): Reply {
 }
 
 /** A refusal, null when the request may go on, or a promise of either (token not cached). */
-function authenticate(
+export function authenticate(
   deps: ServingAppDeps,
-  req: http.IncomingMessage,
+  req: Pick<http.IncomingMessage, "headers">,
 ): Reply | null | Promise<Reply | null> {
   if (!deps.authorize) return null;
   const token = bearerToken(req.headers.authorization);

@@ -91,6 +91,7 @@ export class Cluster {
         env: {
           ...common,
           MODELDECK_SERVING_PORT: String(port),
+          MODELDECK_GRPC_PORT: "off",
           MODELDECK_SERVING_RECONCILE_SECONDS: "5",
           ...env,
         },

@@ -26,7 +26,7 @@ const ENTRIES: Record<Exclude<Role, "migrate">, string> = {
 const USAGE = `usage: modeldeck <${ROLES.join("|")}|start>
 
   web        dashboard and management API (MODELDECK_WEB_PORT)
-  serving    inference data plane (MODELDECK_SERVING_PORT)
+  serving    inference data plane (MODELDECK_SERVING_PORT; gRPC on MODELDECK_GRPC_PORT)
   scheduler  refresh jobs, alerts, retention, webhooks
   migrate    apply database migrations and install-time provisioning, then exit
   start      all of them under one supervisor, as \`npm start\` (embedded database by default)

@@ -5,6 +5,8 @@ import { getPrisma } from "../../lib/db/client";
 import { createLogger } from "../../lib/log";
 import { joinPendingFeedback } from "../../lib/monitoring/feedback";
 import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
+import { drainGrpcServer, startGrpcServer } from "../../lib/serving/grpc/server";
+import { createGrpcInferenceService } from "../../lib/serving/grpc/service";
 import { listenToModelEvents } from "../../lib/serving/listener";
 import { createServingMetrics } from "../../lib/serving/metrics";
 import { postgresPredictionSink, PredictionLogWriter } from "../../lib/serving/prediction-log";
@@ -23,7 +25,8 @@ import { clusterMetricsFromPrimary } from "./cluster-messages";
 
 /**
  * One serving instance (data plane): wires the registry listener, the model router, the
- * prediction log and the HTTP handler of lib/serving to a node:http server. Runs as the
+ * prediction log and the HTTP handler of lib/serving to a node:http server, and the same parts
+ * to the gRPC endpoint (lib/serving/grpc) on its own port unless MODELDECK_GRPC_PORT is off. Runs as the
  * serving process itself, or as one of its cluster workers (workers/serving/primary.ts),
  * which share the port and report /metrics for all workers together.
  */
@@ -100,7 +103,7 @@ const periodic = setInterval(
 );
 periodic.unref();
 
-const handler = createServingHandler({
+const servingDeps = {
   router,
   metrics,
   predictionLog,
@@ -109,7 +112,10 @@ const handler = createServingHandler({
   maxBodyBytes: config.serving.maxBodyBytes,
   readiness: () => ({ registryListener: listener.connected }),
   metricsText: cluster.isWorker ? clusterMetricsFromPrimary(metrics.registry) : undefined,
-});
+};
+const handler = createServingHandler(servingDeps);
+const grpcService =
+  config.grpcPort === null ? null : createGrpcInferenceService(servingDeps, handler.draining);
 const heartbeat = startHeartbeat(
   db,
   "serving",
@@ -130,8 +136,19 @@ await new Promise<void>((resolve, reject) => {
   server.once("error", reject);
   server.listen(config.servingPort, config.host, resolve);
 });
+const grpc = grpcService
+  ? await startGrpcServer(grpcService, {
+      host: config.host,
+      port: config.grpcPort!,
+      maxBodyBytes: config.serving.maxBodyBytes,
+    })
+  : null;
 log.info(
-  { url: `http://${config.host}:${config.servingPort}`, authRequired: config.serving.authRequired },
+  {
+    url: `http://${config.host}:${config.servingPort}`,
+    grpc: grpc ? `${config.host}:${grpc.port}` : "off",
+    authRequired: config.serving.authRequired,
+  },
   "serving listening",
 );
 announceReady({ port: config.servingPort });
@@ -141,7 +158,10 @@ onShutdown(
   async () => {
     // Not ready first (a load balancer stops routing here), then stop accepting and let the
     // requests in flight finish; only then flush the log and free the sessions.
-    await drainServingServer(server, handler, config.serving, log);
+    await Promise.all([
+      drainServingServer(server, handler, config.serving, log),
+      grpc && grpcService ? drainGrpcServer(grpc.server, grpcService, config.serving, log) : null,
+    ]);
     clearInterval(periodic);
     await listener.stop();
     await predictionLog?.stop();

@@ -191,7 +191,12 @@ describe.skipIf(!kustomizePublished)("Kubernetes manifests", () => {
             scheduler: config.schedulerHealthPort,
           }[role];
           expect(listens, `${role} listens for its probes`).toBeDefined();
-          expect(c.ports?.map((p) => p.containerPort)).toEqual([listens]);
+          // Serving also listens for gRPC inference (MODELDECK_GRPC_PORT), on a port named grpc.
+          const grpcPort = role === "serving" ? config.grpcPort : null;
+          expect(c.ports?.map((p) => p.containerPort)).toEqual(
+            grpcPort === null ? [listens] : [listens, grpcPort],
+          );
+          if (grpcPort !== null) expect(portNumber(c, "grpc")).toBe(grpcPort);
           for (const [kind, probe, path] of [
             ["startup", c.startupProbe, LIVENESS_PATH],
             ["liveness", c.livenessProbe, LIVENESS_PATH],
@@ -268,6 +273,11 @@ describe.skipIf(!kustomizePublished)("Kubernetes manifests", () => {
       const serving = services.find((s) => s.metadata.name === servingUrl.hostname);
       expect(serving, `MODELDECK_SERVING_URL ${servingUrl.href} names no Service`).toBeDefined();
       expect(serving!.spec.ports.map((p) => p.port)).toContain(Number(servingUrl.port));
+      // gRPC clients reach serving's gRPC port through the same Service, marked as gRPC.
+      const grpcPort = (
+        serving!.spec.ports as { name: string; targetPort: string; appProtocol?: string }[]
+      ).find((p) => p.name === "grpc");
+      expect(grpcPort).toMatchObject({ targetPort: "grpc", appProtocol: "grpc" });
     });
 
     it("runs every container non-root on a read-only root filesystem, with room to write", () => {

@@ -97,6 +97,7 @@ describe("modeldeck <role>", () => {
           MODELDECK_WEB_PORT: String(webPort),
           MODELDECK_SERVING_PORT: String(servingPort),
           MODELDECK_SERVING_URL: `http://127.0.0.1:${servingPort}`,
+          MODELDECK_GRPC_PORT: "off",
           MODELDECK_SCHEDULER_HEALTH_PORT: String(schedulerPort),
           MODELDECK_SECRET: undefined,
           BETTER_AUTH_SECRET: undefined,

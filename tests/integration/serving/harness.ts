@@ -55,11 +55,12 @@ export function serveTestModels(stopSignal: NodeJS.Signals = "SIGTERM") {
     get dataDir() {
       return data!.dir;
     },
-    async spawn(opts: { databaseUrl?: string; env?: Record<string, string> } = {}) {
+    async spawn(opts: { databaseUrl?: string; env?: Record<string, string>; grpc?: boolean } = {}) {
       const proc = await startServingProcess({
         databaseUrl: opts.databaseUrl ?? db.url,
         dataDir: data!.dir,
         port: await findFreePort(),
+        grpcPort: opts.grpc ? await findFreePort() : undefined,
         env: opts.env,
       });
       started.push(proc);
@@ -197,13 +198,21 @@ export async function startInProcessServing(opts: {
   };
 }
 
-export type ServingProcess = Omit<WorkerProcess, "exited"> & { url: string };
+export type ServingProcess = Omit<WorkerProcess, "exited"> & {
+  url: string;
+  /** `127.0.0.1:<port>` of its gRPC endpoint, when started with one. */
+  grpcAddress: string | null;
+};
 
-/** A real serving process (`workers/serving/main.ts`), as the supervisor starts it. */
+/**
+ * A real serving process (`workers/serving/main.ts`), as the supervisor starts it. Its gRPC
+ * endpoint is off unless `grpcPort` is given: test files run side by side.
+ */
 export async function startServingProcess(opts: {
   databaseUrl: string;
   dataDir: string;
   port: number;
+  grpcPort?: number;
   env?: Record<string, string>;
 }): Promise<ServingProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
@@ -214,6 +223,7 @@ export async function startServingProcess(opts: {
       DATABASE_URL: opts.databaseUrl,
       MODELDECK_DATA_DIR: opts.dataDir,
       MODELDECK_SERVING_PORT: String(opts.port),
+      MODELDECK_GRPC_PORT: opts.grpcPort === undefined ? "off" : String(opts.grpcPort),
       MODELDECK_HOST: "127.0.0.1",
       MODELDECK_SERVING_AUTH: "off",
       MODELDECK_LOG_LEVEL: "info",
@@ -225,7 +235,13 @@ export async function startServingProcess(opts: {
         () => false,
       ),
   });
-  return { url, child: worker.child, output: worker.output, stop: worker.stop };
+  return {
+    url,
+    grpcAddress: opts.grpcPort === undefined ? null : `127.0.0.1:${opts.grpcPort}`,
+    child: worker.child,
+    output: worker.output,
+    stop: worker.stop,
+  };
 }
 
 /** POSTs JSON and returns status, body and headers. */
