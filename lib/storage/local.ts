@@ -1,9 +1,18 @@
 import fs, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { ArtifactNotFoundError, InvalidArtifactKeyError, StagedArtifactStateError } from "./errors";
+import { ArtifactNotFoundError, InvalidArtifactKeyError } from "./errors";
 import { artifactKeyFor, parseArtifactKey } from "./keys";
-import { isNotFound, readdirOrEmpty, stageToTempFile, statOrNull, sweepTempDir } from "./staging";
+import {
+  assertStagedFilePresent,
+  isNotFound,
+  readdirOrEmpty,
+  stageToTempFile,
+  StagedTempFile,
+  statOrNull,
+  sweepTempDir,
+  type StagedFile,
+} from "./staging";
 import type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from "./types";
 
 /** Directories: owner and group (a serving process may run as another user of the group). */
@@ -58,7 +67,7 @@ export class LocalArtifactStore implements ArtifactStore {
       },
       this.active,
     );
-    return new LocalStagedArtifact(this, staged.sha256, staged.sizeBytes, staged.tempPath);
+    return new StagedTempFile(this, staged.sha256, staged.sizeBytes, staged.tempPath);
   }
 
   /** The artifact's own file: readers that need a path use it in place (no copy). */
@@ -135,16 +144,11 @@ export class LocalArtifactStore implements ArtifactStore {
     return sweepTempDir(this.tempDir, this.active, olderThanMs);
   }
 
-  /** Called by LocalStagedArtifact only. */
-  async commitStaged(staged: LocalStagedArtifact): Promise<{ key: string; created: boolean }> {
+  /** Called by StagedTempFile only. */
+  async commitStaged(staged: StagedFile): Promise<{ key: string; created: boolean }> {
     const key = artifactKeyFor(staged.sha256);
     const finalPath = this.pathFor(key);
-    const tempStats = await statOrNull(staged.tempPath);
-    if (!tempStats?.isFile()) {
-      throw new StagedArtifactStateError(
-        `The staged file ${staged.tempPath} is gone (swept as stale?); upload again.`,
-      );
-    }
+    await assertStagedFilePresent(staged);
     const existing = await statOrNull(finalPath);
     // Same digest and size: same content (two models may upload the same bytes). A size
     // mismatch can only be damage from outside, so the fresh copy replaces it.
@@ -172,7 +176,7 @@ export class LocalArtifactStore implements ArtifactStore {
     return { key, created: true };
   }
 
-  /** Called by LocalStagedArtifact only. */
+  /** Called by StagedTempFile only. */
   async forgetTemp(tempPath: string): Promise<void> {
     await fs.rm(tempPath, { force: true });
     this.active.delete(tempPath);
@@ -196,44 +200,6 @@ export class LocalArtifactStore implements ArtifactStore {
       throw error;
     });
     return this.ready;
-  }
-}
-
-type CommitResult = { key: string; created: boolean };
-
-class LocalStagedArtifact implements StagedArtifact {
-  private state: "staged" | "committed" | "discarded" = "staged";
-  private committing: Promise<CommitResult> | undefined;
-
-  constructor(
-    private readonly store: LocalArtifactStore,
-    readonly sha256: string,
-    readonly sizeBytes: number,
-    readonly tempPath: string,
-  ) {}
-
-  commit(): Promise<CommitResult> {
-    if (this.state === "discarded") {
-      return Promise.reject(new StagedArtifactStateError("This staged artifact was discarded."));
-    }
-    this.committing ??= this.store.commitStaged(this).then(
-      (result) => {
-        this.state = "committed";
-        return result;
-      },
-      (error: unknown) => {
-        this.committing = undefined; // a failed commit (disk full) may be retried or discarded
-        throw error;
-      },
-    );
-    return this.committing;
-  }
-
-  async discard(): Promise<void> {
-    if (this.committing) await this.committing.catch(() => {});
-    if (this.state !== "staged") return;
-    this.state = "discarded";
-    await this.store.forgetTemp(this.tempPath);
   }
 }
 

@@ -11,10 +11,16 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { ArtifactCache } from "./cache";
-import { ArtifactNotFoundError, StagedArtifactStateError } from "./errors";
+import { ArtifactNotFoundError } from "./errors";
 import { artifactKeyFor, parseArtifactKey } from "./keys";
 import type { S3Location } from "./location";
-import { stageToTempFile, statOrNull, sweepTempDir } from "./staging";
+import {
+  assertStagedFilePresent,
+  stageToTempFile,
+  StagedTempFile,
+  sweepTempDir,
+  type StagedFile,
+} from "./staging";
 import type { ArtifactStore, StageOptions, StagedArtifact, StoredArtifact } from "./types";
 
 /**
@@ -93,7 +99,7 @@ export class S3ArtifactStore implements ArtifactStore {
       () => this.cache.ensureDirs(),
       this.cache.active,
     );
-    return new S3StagedArtifact(this, staged.sha256, staged.sizeBytes, staged.tempPath);
+    return new StagedTempFile(this, staged.sha256, staged.sizeBytes, staged.tempPath);
   }
 
   async openRead(key: string, range?: { start: number; end?: number }): Promise<Readable> {
@@ -170,15 +176,10 @@ export class S3ArtifactStore implements ArtifactStore {
     return sweepTempDir(this.cache.tempDir, this.cache.active, olderThanMs);
   }
 
-  /** Called by S3StagedArtifact only. */
-  async commitStaged(staged: S3StagedArtifact): Promise<{ key: string; created: boolean }> {
+  /** Called by StagedTempFile only. */
+  async commitStaged(staged: StagedFile): Promise<{ key: string; created: boolean }> {
     const key = artifactKeyFor(staged.sha256);
-    const tempStats = await statOrNull(staged.tempPath);
-    if (!tempStats?.isFile()) {
-      throw new StagedArtifactStateError(
-        `The staged file ${staged.tempPath} is gone (swept as stale?); upload again.`,
-      );
-    }
+    await assertStagedFilePresent(staged);
     // Same digest and size: same content (two models may upload the same bytes). A size
     // mismatch can only be damage from outside, so the fresh copy replaces it.
     const existing = await this.head(key);
@@ -187,13 +188,13 @@ export class S3ArtifactStore implements ArtifactStore {
     return { key, created: existing !== staged.sizeBytes };
   }
 
-  /** Called by S3StagedArtifact only. */
+  /** Called by StagedTempFile only. */
   async forgetTemp(tempPath: string): Promise<void> {
     await fs.rm(tempPath, { force: true });
     this.cache.active.delete(tempPath);
   }
 
-  private async upload(key: string, staged: S3StagedArtifact): Promise<void> {
+  private async upload(key: string, staged: StagedFile): Promise<void> {
     const upload = new Upload({
       client: this.client,
       params: {
@@ -257,44 +258,6 @@ export class S3ArtifactStore implements ArtifactStore {
       if (isMissing(error)) return null;
       throw error;
     }
-  }
-}
-
-type CommitResult = { key: string; created: boolean };
-
-class S3StagedArtifact implements StagedArtifact {
-  private state: "staged" | "committed" | "discarded" = "staged";
-  private committing: Promise<CommitResult> | undefined;
-
-  constructor(
-    private readonly store: S3ArtifactStore,
-    readonly sha256: string,
-    readonly sizeBytes: number,
-    readonly tempPath: string,
-  ) {}
-
-  commit(): Promise<CommitResult> {
-    if (this.state === "discarded") {
-      return Promise.reject(new StagedArtifactStateError("This staged artifact was discarded."));
-    }
-    this.committing ??= this.store.commitStaged(this).then(
-      (result) => {
-        this.state = "committed";
-        return result;
-      },
-      (error: unknown) => {
-        this.committing = undefined; // a failed upload may be retried or discarded
-        throw error;
-      },
-    );
-    return this.committing;
-  }
-
-  async discard(): Promise<void> {
-    if (this.committing) await this.committing.catch(() => {});
-    if (this.state !== "staged") return;
-    this.state = "discarded";
-    await this.store.forgetTemp(this.tempPath);
   }
 }
 

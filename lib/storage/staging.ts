@@ -5,8 +5,12 @@ import path from "node:path";
 import { Readable, Writable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
-import { ArtifactStageAbortedError, ArtifactTooLargeError } from "./errors";
-import type { StageOptions } from "./types";
+import {
+  ArtifactStageAbortedError,
+  ArtifactTooLargeError,
+  StagedArtifactStateError,
+} from "./errors";
+import type { StageOptions, StagedArtifact } from "./types";
 
 /**
  * Staging shared by every store: the bytes go to a local temp file while they are hashed
@@ -193,5 +197,64 @@ export async function readdirOrEmpty(dir: string): Promise<string[]> {
   } catch (error) {
     if (isNotFound(error)) return [];
     throw error;
+  }
+}
+
+type CommitResult = { key: string; created: boolean };
+
+/** A commit's first step in every store: the staged file must still be there. */
+export async function assertStagedFilePresent(staged: StagedFile): Promise<void> {
+  const stats = await statOrNull(staged.tempPath);
+  if (!stats?.isFile()) {
+    throw new StagedArtifactStateError(
+      `The staged file ${staged.tempPath} is gone (swept as stale?); upload again.`,
+    );
+  }
+}
+
+/** What a store does with a staged temp file: keep it under its digest, or drop it. */
+export type StagedFileOwner = {
+  commitStaged(staged: StagedFile): Promise<CommitResult>;
+  forgetTemp(tempPath: string): Promise<void>;
+};
+
+/**
+ * A staged temp file waiting for `commit` or `discard`, for any store: commit at most once
+ * (concurrent calls share it; a failed one may be retried), discard after a commit is a no-op,
+ * commit after a discard refuses.
+ */
+export class StagedTempFile implements StagedArtifact, StagedFile {
+  private state: "staged" | "committed" | "discarded" = "staged";
+  private committing: Promise<CommitResult> | undefined;
+
+  constructor(
+    private readonly owner: StagedFileOwner,
+    readonly sha256: string,
+    readonly sizeBytes: number,
+    readonly tempPath: string,
+  ) {}
+
+  commit(): Promise<CommitResult> {
+    if (this.state === "discarded") {
+      return Promise.reject(new StagedArtifactStateError("This staged artifact was discarded."));
+    }
+    this.committing ??= this.owner.commitStaged(this).then(
+      (result) => {
+        this.state = "committed";
+        return result;
+      },
+      (error: unknown) => {
+        this.committing = undefined; // a failed commit (disk full, upload failed) may be retried or discarded
+        throw error;
+      },
+    );
+    return this.committing;
+  }
+
+  async discard(): Promise<void> {
+    if (this.committing) await this.committing.catch(() => {});
+    if (this.state !== "staged") return;
+    this.state = "discarded";
+    await this.owner.forgetTemp(this.tempPath);
   }
 }
