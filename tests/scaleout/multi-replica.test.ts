@@ -21,11 +21,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../lib/audit";
 import { createApiToken } from "../../lib/auth/tokens";
 import { createJob, setJobEnabled } from "../../lib/jobs/jobs";
-import { writeModelFile } from "../../lib/onnx/build";
 import { requestIdTime } from "../../lib/serving/request-id";
 import { truncateAll, useTestDatabase } from "../integration/helpers/db";
 import { classifierBytes, oneRow } from "../integration/serving/harness";
 import { startLoad, sleep, type LoadSample } from "../support/load";
+import { writeLargeMatMulModel } from "../support/large-model";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy";
 import { listBucketKeys, startS3Server, type S3TestServer } from "../support/s3-server";
 import { Cluster, filesUnder } from "./cluster";
@@ -391,20 +391,7 @@ describe("scaled out on one machine", () => {
     const file = path.join(dir, "large.onnx");
     try {
       // One MatMul whose weight is a 1 GiB initializer: a real model onnxruntime loads.
-      const columns = 1_024;
-      const rows = (1_024 * MIB) / 4 / columns;
-      await writeModelFile(
-        file,
-        {
-          graph: {
-            name: "large",
-            nodes: [{ op: "MatMul", inputs: ["x", "W"], outputs: ["y"] }],
-            inputs: [{ name: "x", type: "float32", shape: ["batch", rows] }],
-            outputs: [{ name: "y", type: "float32", shape: ["batch", columns] }],
-          },
-        },
-        [{ name: "W", type: "float32", dims: [rows, columns], fill: (chunk) => chunk.fill(1) }],
-      );
+      await writeLargeMatMulModel(file, { mib: 1_024, columns: 1_024 });
       const { size } = await fs.stat(file);
       expect(size).toBeGreaterThan(1_024 * MIB);
       const sha256 = createHash("sha256");

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { writeModelFile } from "../../../lib/onnx/build";
+import { writeLargeMatMulModel } from "../../support/large-model";
 import { checkOnnxLoads } from "../../../lib/onnx/load-check";
 import { tempDir } from "./helpers";
 
@@ -37,31 +37,15 @@ describe.skipIf(!heavy)(`a ${MIB} MiB model`, () => {
   it("is parsed and inspected with bounded memory", { timeout: 600_000 }, async () => {
     const dir = await tempDir("onnx-large");
     const file = path.join(dir, "large.onnx");
-    const columns = 10_240;
-    const rows = Math.floor((MIB * 2 ** 20) / 4 / columns);
-    await writeModelFile(
-      file,
-      {
-        graph: {
-          name: "large",
-          nodes: [{ op: "MatMul", inputs: ["x", "W"], outputs: ["y"] }],
-          inputs: [{ name: "x", type: "float32", shape: ["batch", rows] }],
-          outputs: [{ name: "y", type: "float32", shape: ["batch", columns] }],
-        },
+    await writeLargeMatMulModel(file, {
+      mib: MIB,
+      columns: 10_240,
+      fill: (chunk, offset) => {
+        for (let i = 0; i < chunk.length; i += 4) {
+          chunk.writeFloatLE(((offset + i) % 1009) / 1e4, i);
+        }
       },
-      [
-        {
-          name: "W",
-          type: "float32",
-          dims: [rows, columns],
-          fill: (chunk, offset) => {
-            for (let i = 0; i < chunk.length; i += 4) {
-              chunk.writeFloatLE(((offset + i) % 1009) / 1e4, i);
-            }
-          },
-        },
-      ],
-    );
+    });
     const { size } = await stat(file);
 
     const naive = await measure("naive", file);
