@@ -91,6 +91,9 @@ async function main() {
       "  ModelDeck is running",
       `    web + API   ${config.publicUrl}`,
       `    serving     http://${config.host}:${config.servingPort}`,
+      ...(config.grpcPort === null
+        ? []
+        : [`    gRPC        ${config.host}:${config.grpcPort} (Open Inference Protocol)`]),
       `    database    ${config.databaseUrl ? "external (DATABASE_URL)" : `embedded, ${path.join(config.dataDir, "postgres")}`}`,
     ];
     if (admin.created) {
