@@ -50,6 +50,8 @@ export const PREDICTION_LOG_COLUMNS = [
 ] as const;
 
 export const SEGMENT_BYTES = 1 << 20;
+const TAB = 9;
+const UUID_LENGTH = 36;
 export const SEGMENT_RECORDS = 4096;
 
 /**
@@ -278,9 +280,14 @@ export class PredictionLogBatch {
   requestIds(): string[] {
     const ids: string[] = [];
     for (const { segment, from, to } of this.ranges) {
+      const bytes = segment.bytes;
       for (let i = from; i < to; i++) {
         const start = segment.startOf(i);
-        ids.push(segment.bytes.toString("utf8", start, segment.bytes.indexOf(9, start)));
+        // Ids are UUIDs (the column's type: a row written has one), so 36 ASCII characters:
+        // no need to search for the tab, and latin1 reads them exactly (and faster than utf8).
+        const end =
+          bytes[start + UUID_LENGTH] === TAB ? start + UUID_LENGTH : bytes.indexOf(TAB, start);
+        ids.push(bytes.toString("latin1", start, end));
       }
     }
     return ids;
