@@ -357,11 +357,11 @@ async function ingestPhase(server: Parameters<typeof newDatabase>[0], admin: pg.
   const minuteOf = () => Math.min(MINUTES - 1, Math.floor((Date.now() - t0) / 60_000));
   const base = postgresPredictionSink(url);
   const sink: PredictionLogSink = {
-    insert: async (records, instanceId) => {
-      const [, ms] = await timed(() => base.insert(records, instanceId));
+    insert: async (batch) => {
+      const [, ms] = await timed(() => base.insert(batch));
       const m = minutes[minuteOf()]!;
       m.flushes.push(ms);
-      m.rows += records.length;
+      m.rows += batch.length;
     },
     ping: () => base.ping(),
   };

@@ -18,8 +18,8 @@ import type { ArtifactStore } from "../storage/types";
  * (a partitioned table's unique keys must contain its partition key), so every lookup by
  * request id (the feedback join, the pending-feedback sweep, ON CONFLICT) prunes to one day
  * with no time bound to derive, and a request's feedback lives in its prediction's day and
- * goes with it. `at` (when the row was written, a few hundred ms later, minutes at worst when
- * the database was away) stays a column with its BRIN index.
+ * goes with it. `at` (when serving logged the request, right after answering it) stays a
+ * column with its BRIN index.
  *
  * Unit: one UTC day per partition. With the default 30-day retention that is ~30 tables per
  * log; retention drops a day once its newest request is past the cutoff, so raw rows are kept

@@ -41,32 +41,64 @@ export const minuteOf = (at: Date): Date =>
 /**
  * Deltas per (model, version, minute), sorted by that key: every writer then locks rollup
  * rows in the same order, so concurrent upserts of the same minutes cannot deadlock.
- * `now` stands in for records without their own time (as the log writes them).
- *
- * Runs on the serving event loop for every logged request, so it is kept cheap (a few
- * hundred ns per record): consecutive records of one key (the usual case: one model, one
- * version, this minute) reuse the previous delta, and keys are built from numbers rather
- * than formatted dates.
+ * `now` stands in for records without their own time.
  */
 export function rollupDeltas(records: Iterable<RolledUpRequest>, now = new Date()): RollupDelta[] {
-  const byKey = new Map<string, RollupDelta>();
-  const nowMinuteMs = minuteOf(now).getTime();
-  let last: RollupDelta | null = null;
-  let lastModel = "";
-  let lastVersion = -1;
-  let lastMinuteMs = -1;
-  for (const r of records) {
-    const minuteMs = r.at ? Math.floor(r.at.getTime() / MINUTE_MS) * MINUTE_MS : nowMinuteMs;
-    const version = r.version ?? 0;
-    let d: RollupDelta | null = last;
-    if (!d || r.modelId !== lastModel || version !== lastVersion || minuteMs !== lastMinuteMs) {
-      const key = `${r.modelId}|${version}|${minuteMs}`;
-      d = byKey.get(key) ?? null;
+  const fold = new RollupFold();
+  const nowMs = now.getTime();
+  for (const r of records)
+    fold.add(
+      r.modelId,
+      r.versionId ?? null,
+      r.version ?? 0,
+      r.at ? r.at.getTime() : nowMs,
+      r.status,
+      r.rows ?? 1,
+      r.latencyMs,
+    );
+  return fold.deltas();
+}
+
+/**
+ * Folds requests one at a time into per-(model, version, minute) deltas: the one place the
+ * rollup rule lives (`rollupDeltas` over records, the prediction log over its columns).
+ *
+ * Runs for every logged request, so it is kept cheap (a few hundred ns per request):
+ * consecutive requests of one key (the usual case: one model, one version, this minute) reuse
+ * the previous delta, and keys are built from numbers rather than formatted dates.
+ */
+export class RollupFold {
+  private readonly byKey = new Map<string, RollupDelta>();
+  private last: RollupDelta | null = null;
+  private lastModel = "";
+  private lastVersion = -1;
+  private lastMinuteMs = -1;
+
+  /** `rows`: rows the request predicted (counted only when it succeeded). */
+  add(
+    modelId: string,
+    versionId: string | null,
+    version: number,
+    atMs: number,
+    status: number,
+    rows: number,
+    latencyMs: number,
+  ): void {
+    const minuteMs = Math.floor(atMs / MINUTE_MS) * MINUTE_MS;
+    let d = this.last;
+    if (
+      !d ||
+      modelId !== this.lastModel ||
+      version !== this.lastVersion ||
+      minuteMs !== this.lastMinuteMs
+    ) {
+      const key = `${modelId}|${version}|${minuteMs}`;
+      d = this.byKey.get(key) ?? null;
       if (!d) {
         d = {
-          modelId: r.modelId,
+          modelId,
           version,
-          versionId: r.versionId ?? null,
+          versionId,
           minute: new Date(minuteMs),
           requests: 0,
           errors: 0,
@@ -76,28 +108,32 @@ export function rollupDeltas(records: Iterable<RolledUpRequest>, now = new Date(
           latencyMaxMs: 0,
           latencyBuckets: emptyCounts(),
         };
-        byKey.set(key, d);
+        this.byKey.set(key, d);
       }
-      last = d;
-      lastModel = r.modelId;
-      lastVersion = version;
-      lastMinuteMs = minuteMs;
+      this.last = d;
+      this.lastModel = modelId;
+      this.lastVersion = version;
+      this.lastMinuteMs = minuteMs;
     }
     d.requests++;
-    if (r.status >= 500) d.errors++;
-    else if (r.status >= 400) d.clientErrors++;
-    else d.rows += r.rows ?? 1;
-    const latency = Number.isFinite(r.latencyMs) && r.latencyMs > 0 ? r.latencyMs : 0;
+    if (status >= 500) d.errors++;
+    else if (status >= 400) d.clientErrors++;
+    else d.rows += rows;
+    const latency = Number.isFinite(latencyMs) && latencyMs > 0 ? latencyMs : 0;
     d.latencySumMs += latency;
     if (latency > d.latencyMaxMs) d.latencyMaxMs = latency;
     d.latencyBuckets[latencyBucketOf(latency)]!++;
   }
-  return [...byKey.values()].sort(
-    (a, b) =>
-      (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : 0) ||
-      a.version - b.version ||
-      a.minute.getTime() - b.minute.getTime(),
-  );
+
+  /** The deltas so far, sorted by (model, version, minute). */
+  deltas(): RollupDelta[] {
+    return [...this.byKey.values()].sort(
+      (a, b) =>
+        (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : 0) ||
+        a.version - b.version ||
+        a.minute.getTime() - b.minute.getTime(),
+    );
+  }
 }
 
 /** One INSERT … ON CONFLICT DO UPDATE adding the deltas (for node-postgres `query`). */

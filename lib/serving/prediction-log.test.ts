@@ -8,10 +8,15 @@ import {
 
 /** A sink whose writes finish when the test says so: what the writer does meanwhile shows. */
 function heldSink() {
-  const writes: { records: PredictionRecord[]; done: () => void }[] = [];
+  const writes: { records: { requestId: string }[]; done: () => void }[] = [];
   const sink: PredictionLogSink = {
-    insert: (records) =>
-      new Promise<void>((resolve) => writes.push({ records: [...records], done: resolve })),
+    insert: (batch) =>
+      new Promise<void>((resolve) =>
+        writes.push({
+          records: batch.requestIds().map((requestId) => ({ requestId })),
+          done: resolve,
+        }),
+      ),
     ping: () => Promise.resolve(),
   };
   return { sink, writes };
@@ -77,8 +82,8 @@ describe("PredictionLogWriter", () => {
     const seen: string[][] = [];
     const writer = new PredictionLogWriter(sink, "inst", log, {
       batchSize: 100,
-      afterWrite: (records) => {
-        seen.push(records.map((r) => r.requestId));
+      afterWrite: (requestIds) => {
+        seen.push(requestIds);
         return seen.length === 1 ? Promise.reject(new Error("join failed")) : Promise.resolve();
       },
     });
@@ -97,5 +102,52 @@ describe("PredictionLogWriter", () => {
     await second;
     expect(seen).toEqual([["r0", "r1", "r2"], ["r3"]]);
     expect(writes).toHaveLength(2); // a failed afterWrite is not a failed write: no retry
+  });
+
+  it("drops (and counts) records beyond maxBuffered, and accepts again once written", async () => {
+    const { sink, writes } = heldSink();
+    const dropped: number[] = [];
+    const writer = new PredictionLogWriter(sink, "inst", log, {
+      maxBuffered: 5,
+      batchSize: 100,
+      onDropped: (n) => dropped.push(n),
+    });
+    for (let i = 0; i < 8; i++) writer.record(record(i));
+    expect(writer.stats).toMatchObject({ buffered: 5, dropped: 3 });
+    expect(dropped).toEqual([1, 1, 1]);
+    const flushed = writer.flush();
+    writes[0]!.done();
+    await flushed;
+    expect(writes[0]!.records.map((r) => r.requestId)).toEqual(["r0", "r1", "r2", "r3", "r4"]);
+    writer.record(record(8));
+    expect(writer.stats).toMatchObject({ buffered: 1, dropped: 3, written: 5 });
+  });
+
+  it("writes around rows the database refuses: every other row lands, each write's rollups equal its rows", async () => {
+    const inserts: { ids: string[]; requests: number }[] = [];
+    const sink: PredictionLogSink = {
+      insert: (batch) => {
+        const ids = batch.requestIds();
+        if (ids.includes("r5") || ids.includes("r6"))
+          return Promise.reject(new Error("invalid input syntax"));
+        const requests = batch.rollupDeltas().reduce((n, d) => n + d.requests, 0);
+        inserts.push({ ids, requests });
+        return Promise.resolve();
+      },
+      ping: () => Promise.resolve(),
+    };
+    const joined: string[] = [];
+    const writer = new PredictionLogWriter(sink, "inst", log, {
+      batchSize: 10,
+      afterWrite: (ids) => Promise.resolve(joined.push(...ids)),
+    });
+    for (let i = 0; i < 13; i++) writer.record(record(i)); // a full batch of 10 starts a write
+    await writer.flush();
+    await writer.flush();
+    const written = inserts.flatMap((w) => w.ids);
+    expect(written).toEqual(["r0", "r1", "r2", "r3", "r4", "r7", "r8", "r9", "r10", "r11", "r12"]);
+    expect(joined).toEqual(written);
+    for (const w of inserts) expect(w.requests).toBe(w.ids.length);
+    expect(writer.stats).toEqual({ buffered: 0, dropped: 2, written: 11 });
   });
 });

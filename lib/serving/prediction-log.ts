@@ -4,63 +4,29 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Logger } from "../log";
 import { metricsUpdatedNotifyQuery } from "../events/channels";
-import { rollupDeltas, upsertRollupsQuery } from "../monitoring/rollups";
+import { upsertRollupsQuery } from "../monitoring/rollups";
+import {
+  PREDICTION_LOG_COLUMNS,
+  PredictionLogArena,
+  PredictionLogBatch,
+  type PredictionRecord,
+} from "./prediction-log-arena";
 
 /**
- * The prediction log, written off the response path: `record` only appends to a bounded
- * in-memory buffer; a background loop writes the buffer in multi-row inserts. When the
- * database is slower than the traffic (or away), the buffer fills and further records are
- * dropped and counted, never queued without bound and never delaying a response.
+ * The prediction log, written off the response path: `record` only serializes the record
+ * into a bounded off-heap buffer (./prediction-log-arena.ts); a background loop writes the
+ * buffer in batches. When the database is slower than the traffic (or away), the buffer fills
+ * and further records are dropped and counted, never queued without bound and never delaying
+ * a response.
  */
-export type PredictionRecord = {
-  requestId: string;
-  modelId: string;
-  model: string;
-  versionId?: string | null;
-  version?: number | null;
-  alias?: string | null;
-  status: number;
-  latencyMs: number;
-  queueMs?: number | null;
-  computeMs?: number | null;
-  batchSize?: number | null;
-  rows?: number | null;
-  /** sampled payloads as JSON text (OIP tensors), null when not sampled */
-  inputs?: string | null;
-  outputs?: string | null;
-  /** The prediction of each row as JSON array text (lib/onnx/readout.ts), when readable. */
-  predicted?: string | null;
-  error?: string | null;
-  at?: Date;
-};
+export { PredictionLogBatch, type PredictionRecord };
 
 /** Where records go: one transaction per call (the rows and their per-minute rollups). */
 export type PredictionLogSink = {
-  insert(records: PredictionRecord[], instanceId: string): Promise<void>;
+  insert(batch: PredictionLogBatch): Promise<void>;
   /** Resolves when the database answers at all (tells "it is away" from "it refused a row"). */
   ping(): Promise<void>;
 };
-
-const COLUMNS = [
-  "at",
-  "requestId",
-  "modelId",
-  "model",
-  "versionId",
-  "version",
-  "alias",
-  "status",
-  "latencyMs",
-  "queueMs",
-  "computeMs",
-  "batchSize",
-  "rows",
-  "inputs",
-  "outputs",
-  "predicted",
-  "error",
-  "instanceId",
-] as const;
 
 /**
  * The Postgres sink: per batch, one transaction that COPYs the rows into prediction_log
@@ -73,19 +39,29 @@ const COLUMNS = [
  * unnest(arrays) still cost a third (node-postgres escapes every array element in
  * JavaScript); one JSON parameter through json_populate_recordset was cheap for Node but
  * left Postgres parsing JSON. COPY's text format is the cheapest for both sides: one line per
- * record built by string concatenation, and the server's fastest load path.
+ * record built by string concatenation (when the record is logged), and the server's fastest
+ * load path.
+ *
+ * `insert` also takes records built by hand (tests, tools), with the instance to log them as.
  */
 export function postgresPredictionSink(connectionString: string): PredictionLogSink & {
+  insert(
+    batch: PredictionLogBatch | readonly PredictionRecord[],
+    instanceId?: string,
+  ): Promise<void>;
   end: () => Promise<void>;
 } {
   const pool = new pg.Pool({ connectionString, max: 2, idleTimeoutMillis: 30_000 });
   pool.on("error", () => undefined); // an idle client's error; the next query reports it
-  const sql = `COPY prediction_log (${COLUMNS.map((c) => `"${c}"`).join(", ")}) FROM STDIN`;
+  const sql = `COPY prediction_log (${PREDICTION_LOG_COLUMNS.map((c) => `"${c}"`).join(", ")}) FROM STDIN`;
   return {
-    async insert(records, instanceId) {
-      const now = new Date();
-      const deltas = rollupDeltas(records, now);
-      const models = [...new Set(records.map((r) => r.modelId))];
+    async insert(batch: PredictionLogBatch | readonly PredictionRecord[], instanceId?: string) {
+      const rows =
+        batch instanceof PredictionLogBatch
+          ? batch
+          : PredictionLogBatch.of(batch, instanceId ?? "");
+      const deltas = rows.rollupDeltas();
+      const models = [...new Set(deltas.map((d) => d.modelId))];
       const client = await pool.connect();
       // Between the transaction's statements no query is pending to reject, so a connection
       // lost right then surfaces as an 'error' event on the client: without a listener that
@@ -94,10 +70,7 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
       client.on("error", lost);
       try {
         await client.query("BEGIN");
-        await pipeline(
-          Readable.from(copyChunks(records, now.toISOString(), copyText(instanceId))),
-          client.query(copyFrom(sql)),
-        );
+        await pipeline(Readable.from(rows.copyChunks()), client.query(copyFrom(sql)));
         if (deltas.length > 0) await client.query(upsertRollupsQuery(deltas));
         await client.query(metricsUpdatedNotifyQuery(models));
         await client.query("COMMIT");
@@ -118,85 +91,6 @@ export function postgresPredictionSink(connectionString: string): PredictionLogS
   };
 }
 
-/**
- * The rows as COPY text, a few hundred at a time with a turn of the event loop in between:
- * built in one piece, a 1,250-row flush (64 clients, 250 ms) held responses up for 5–15 ms
- * every flush, which showed in the p99.
- */
-async function* copyChunks(
-  records: PredictionRecord[],
-  now: string,
-  instance: string,
-): AsyncGenerator<string> {
-  for (let start = 0; start < records.length; start += COPY_CHUNK_ROWS) {
-    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-    const end = Math.min(records.length, start + COPY_CHUNK_ROWS);
-    let text = "";
-    for (let i = start; i < end; i++) text += copyLine(records[i]!, now, instance);
-    yield text;
-  }
-}
-const COPY_CHUNK_ROWS = 200;
-
-function copyLine(r: PredictionRecord, now: string, instance: string): string {
-  return (
-    (r.at ? r.at.toISOString() : now) +
-    "\t" +
-    r.requestId +
-    "\t" +
-    r.modelId +
-    "\t" +
-    copyText(r.model) +
-    "\t" +
-    (r.versionId ?? NULL) +
-    "\t" +
-    copyNumber(r.version) +
-    "\t" +
-    (r.alias == null ? NULL : copyText(r.alias)) +
-    "\t" +
-    r.status +
-    "\t" +
-    copyNumber(r.latencyMs) +
-    "\t" +
-    copyNumber(r.queueMs) +
-    "\t" +
-    copyNumber(r.computeMs) +
-    "\t" +
-    copyNumber(r.batchSize) +
-    "\t" +
-    copyNumber(r.rows) +
-    "\t" +
-    (r.inputs ? copyText(r.inputs) : NULL) +
-    "\t" +
-    (r.outputs ? copyText(r.outputs) : NULL) +
-    "\t" +
-    (r.predicted ? copyText(r.predicted) : NULL) +
-    "\t" +
-    (r.error == null ? NULL : copyText(r.error)) +
-    "\t" +
-    instance +
-    "\n"
-  );
-}
-
-const NULL = "\\N";
-
-/** COPY text format: backslash, tab, newline and carriage return are escaped. */
-function copyText(value: string): string {
-  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, copyEscape) : value;
-}
-const COPY_ESCAPES: Record<string, string> = {
-  "\\": "\\\\",
-  "\t": "\\t",
-  "\n": "\\n",
-  "\r": "\\r",
-};
-const copyEscape = (ch: string) => COPY_ESCAPES[ch]!;
-
-function copyNumber(value: number | null | undefined): string {
-  return value == null || !Number.isFinite(value) ? NULL : String(value);
-}
-
 export type PredictionLogOptions = {
   /** Records held at most; beyond it new ones are dropped (and counted). */
   maxBuffered?: number;
@@ -211,11 +105,12 @@ export type PredictionLogOptions = {
    * that arrived before these rows: lib/monitoring/feedback.ts). A failure is logged; the
    * rows stay written.
    */
-  afterWrite?: (records: readonly PredictionRecord[]) => Promise<unknown>;
+  afterWrite?: (requestIds: string[]) => Promise<unknown>;
 };
 
 export class PredictionLogWriter {
-  private buffer: PredictionRecord[] = [];
+  /** The records not written yet, serialized (nothing of them stays on the JS heap). */
+  private readonly buffer: PredictionLogArena;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private stopped = false;
@@ -229,10 +124,11 @@ export class PredictionLogWriter {
 
   constructor(
     private readonly sink: PredictionLogSink,
-    private readonly instanceId: string,
+    instanceId: string,
     private readonly log: Logger,
     private readonly opts: PredictionLogOptions = {},
   ) {
+    this.buffer = new PredictionLogArena(instanceId);
     this.maxBuffered = opts.maxBuffered ?? 50_000;
     this.batchSize = opts.batchSize ?? 2_000;
     this.flushIntervalMs = opts.flushIntervalMs ?? 250;
@@ -247,13 +143,14 @@ export class PredictionLogWriter {
     return { buffered: this.buffer.length, dropped: this.droppedTotal, written: this.writtenTotal };
   }
 
+  /** Serializes the record at once (its `at`, when absent, is now); keeps no reference to it. */
   record(entry: PredictionRecord): void {
     if (this.stopped || this.buffer.length >= this.maxBuffered) {
       this.droppedTotal++;
       this.opts.onDropped?.(1);
       return;
     }
-    this.buffer.push(entry);
+    this.buffer.append(entry);
     if (this.buffer.length >= this.batchSize && !this.flushing) void this.flush();
   }
 
@@ -275,20 +172,22 @@ export class PredictionLogWriter {
       await this.flush();
       if (this.backoffMs > 0) break; // the database is failing: do not hold shutdown
     }
-    if (this.buffer.length > 0) {
-      this.log.warn({ lost: this.buffer.length }, "prediction log records not written at shutdown");
-      this.droppedTotal += this.buffer.length;
-      this.opts.onDropped?.(this.buffer.length);
-      this.buffer = [];
+    await this.flushing; // a write in flight still reads the buffer
+    const lost = this.buffer.length;
+    if (lost > 0) {
+      this.log.warn({ lost }, "prediction log records not written at shutdown");
+      this.droppedTotal += lost;
+      this.opts.onDropped?.(lost);
+      this.buffer.clear();
     }
   }
 
-  private async afterWrite(records: PredictionRecord[]): Promise<void> {
-    if (!this.opts.afterWrite) return;
+  private async afterWrite(requestIds: string[] | null): Promise<void> {
+    if (!this.opts.afterWrite || !requestIds) return;
     try {
-      await this.opts.afterWrite(records);
+      await this.opts.afterWrite(requestIds);
     } catch (error) {
-      this.log.warn({ err: error, records: records.length }, "after-write step failed");
+      this.log.warn({ err: error, records: requestIds.length }, "after-write step failed");
     }
   }
 
@@ -307,16 +206,16 @@ export class PredictionLogWriter {
    * costs about 2·log2(2,000) ≈ 22 writes instead of 2,000 one-row transactions. Should the
    * database go away meanwhile, what is not written yet stays buffered for the next flush.
    */
-  private async writeAroundRefusedRows(batch: PredictionRecord[], cause: unknown): Promise<void> {
+  private async writeAroundRefusedRows(batch: PredictionLogBatch, cause: unknown): Promise<void> {
     let rejected = 0;
     let settled = 0; // records from the start of `batch` written or dropped, in order
-    const write = async (part: PredictionRecord[]): Promise<boolean> => {
+    const write = async (part: PredictionLogBatch): Promise<boolean> => {
       try {
-        await this.sink.insert(part, this.instanceId);
+        await this.sink.insert(part);
         this.writtenTotal += part.length;
         this.opts.onWritten?.(part.length);
         settled += part.length;
-        await this.afterWrite(part);
+        await this.afterWrite(this.opts.afterWrite ? part.requestIds() : null);
         return true;
       } catch {
         if (!(await this.databaseAnswers())) return false;
@@ -335,7 +234,7 @@ export class PredictionLogWriter {
     } else if (await write(batch.slice(0, half))) {
       await write(batch.slice(half));
     }
-    this.buffer.splice(0, settled);
+    this.buffer.discard(settled);
     if (rejected > 0) {
       this.droppedTotal += rejected;
       this.opts.onDropped?.(rejected);
@@ -356,14 +255,16 @@ export class PredictionLogWriter {
   private async writeBuffered(): Promise<void> {
     if (this.buffer.length === 0) return;
     do {
-      const batch = this.buffer.slice(0, this.batchSize);
+      const batch = this.buffer.batch(this.batchSize);
       try {
-        await this.sink.insert(batch, this.instanceId);
-        this.buffer.splice(0, batch.length);
+        await this.sink.insert(batch);
+        // Read before the records are let go: their storage is reused.
+        const requestIds = this.opts.afterWrite ? batch.requestIds() : null;
+        this.buffer.discard(batch.length);
         this.writtenTotal += batch.length;
         this.opts.onWritten?.(batch.length);
         this.backoffMs = 0;
-        await this.afterWrite(batch);
+        await this.afterWrite(requestIds);
       } catch (error) {
         if (await this.databaseAnswers()) {
           // The database is fine, so some row is at fault: write around it, drop only it.

@@ -57,8 +57,7 @@ const predictionLog = predictionSink
       onDropped: (n) => metrics.logDropped.inc(n),
       onWritten: (n) => metrics.logWritten.inc(n),
       // Ground truth that arrived before these rows were logged waits for them: join it now.
-      afterWrite: (records) =>
-        joinPendingFeedback(db, { requestIds: records.map((r) => r.requestId) }),
+      afterWrite: (requestIds) => joinPendingFeedback(db, { requestIds }),
     })
   : null;
 predictionLog?.start();

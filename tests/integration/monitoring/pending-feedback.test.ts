@@ -54,8 +54,7 @@ function prediction(at: Date, predicted = '["z"]'): PredictionRecord {
 /** Serving's writer, joining pending feedback after each batch as workers/serving does. */
 function servingWriter() {
   return new PredictionLogWriter(sink, "test", log, {
-    afterWrite: (records) =>
-      joinPendingFeedback(db.client, { requestIds: records.map((r) => r.requestId) }),
+    afterWrite: (requestIds) => joinPendingFeedback(db.client, { requestIds }),
   });
 }
 

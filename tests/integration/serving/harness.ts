@@ -152,8 +152,7 @@ export async function startInProcessServing(opts: {
   const sink = postgresPredictionSink(opts.databaseUrl);
   const predictionLog = new PredictionLogWriter(sink, "test-instance", log, {
     flushIntervalMs: 50,
-    afterWrite: (records) =>
-      joinPendingFeedback(opts.db, { requestIds: records.map((r) => r.requestId) }),
+    afterWrite: (requestIds) => joinPendingFeedback(opts.db, { requestIds }),
   });
   predictionLog.start();
   let connected!: () => void;

@@ -42,11 +42,22 @@ it("writes thousands of records in batches, and drops only a row the database re
     onDropped: (n) => (dropped += n),
   });
   writer.start();
+  const started = Date.now();
   for (let i = 0; i < 5_000; i++) writer.record(record(i));
+  const recorded = Date.now();
+  await new Promise((r) => setTimeout(r, 10)); // the writes come later than the records
   await writer.stop();
   expect(await db.client.predictionLog.count()).toBe(4_999);
   expect(dropped).toBe(1);
   expect(writer.stats).toMatchObject({ buffered: 0, written: 4_999, dropped: 1 });
+  // Each row's time is when it was recorded, not when its batch was written.
+  const times = await db.client.predictionLog.aggregate({ _min: { at: true }, _max: { at: true } });
+  expect(times._min.at!.getTime()).toBeGreaterThanOrEqual(started);
+  expect(times._max.at!.getTime()).toBeLessThanOrEqual(recorded);
+  // The rollups equal the rows written, including in the batch the refused row was split from.
+  const [rollup] = await db.client.$queryRaw<{ requests: bigint }[]>`
+    SELECT coalesce(sum(requests), 0)::bigint AS requests FROM metric_rollup`;
+  expect(Number(rollup!.requests)).toBe(4_999);
 });
 
 it("with the database away, the buffer stays bounded and the overflow is counted", async () => {
@@ -60,7 +71,7 @@ it("with the database away, the buffer stays bounded and the overflow is counted
     onDropped: (n) => (dropped += n),
   });
   writer.start();
-  // record() is synchronous (an array push): it cannot wait for the database.
+  // record() is synchronous (serializes into memory): it cannot wait for the database.
   for (let i = 0; i < 1_000; i++) expect(writer.record(record(i))).toBeUndefined();
   expect(writer.stats.buffered).toBe(100);
   expect(dropped).toBe(900);
