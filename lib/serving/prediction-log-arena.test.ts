@@ -45,6 +45,24 @@ function rowsOf(batch: PredictionLogBatch): Record<string, string | null>[] {
 }
 
 describe("PredictionLogArena", () => {
+  it("writes durations to the microsecond, as short decimals", () => {
+    const arena = new PredictionLogArena("inst");
+    const cases: Array<[number, string]> = [
+      [5.734871000000001, "5.735"],
+      [0.25, "0.25"],
+      [0.0004, "0"],
+      [0.0051, "0.005"],
+      [12.05, "12.05"],
+      [1000, "1000"],
+      [-1.5, "-1.5"],
+      [1e300, "1e+300"],
+    ];
+    cases.forEach(([ms], i) => arena.append(record(i, { latencyMs: ms, queueMs: ms }), NOW));
+    const rows = rowsOf(arena.batch(cases.length));
+    expect(rows.map((r) => r.latencyMs)).toEqual(cases.map(([, text]) => text));
+    expect(rows.map((r) => r.queueMs)).toEqual(cases.map(([, text]) => text));
+  });
+
   it("keeps each record as its COPY line, escaped, request id first, at the record's time", () => {
     const arena = new PredictionLogArena("inst\t1");
     arena.append(

@@ -369,11 +369,11 @@ function copyLine(r: PredictionRecord, at: string, instance: string): string {
     "\t" +
     r.status +
     "\t" +
-    copyNumber(r.latencyMs) +
+    copyMillis(r.latencyMs) +
     "\t" +
-    copyNumber(r.queueMs) +
+    copyMillis(r.queueMs) +
     "\t" +
-    copyNumber(r.computeMs) +
+    copyMillis(r.computeMs) +
     "\t" +
     copyNumber(r.batchSize) +
     "\t" +
@@ -405,6 +405,30 @@ const COPY_ESCAPES: Record<string, string> = {
   "\r": "\\r",
 };
 const copyEscape = (ch: string) => COPY_ESCAPES[ch]!;
+
+/**
+ * A duration in milliseconds, to the microsecond. Formatted as integers: the shortest-double
+ * algorithm String() uses cost about 2 µs per value for differences of performance.now()
+ * (17 significant digits), three per record, the largest item of the log in serving profiles.
+ */
+function copyMillis(value: number | null | undefined): string {
+  if (value == null || !Number.isFinite(value)) return NULL;
+  const micros = Math.round(value * 1000);
+  if (!Number.isSafeInteger(micros)) return String(value);
+  const abs = micros < 0 ? -micros : micros;
+  const whole = Math.floor(abs / 1000);
+  let fraction = abs - whole * 1000;
+  const sign = micros < 0 ? "-" : "";
+  if (fraction === 0) return sign + whole;
+  // Three decimals, trailing zeros dropped: 250 → ".25", 5 → ".005".
+  let digits = 3;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  const padded = digits - String(fraction).length;
+  return sign + whole + (padded === 2 ? ".00" : padded === 1 ? ".0" : ".") + fraction;
+}
 
 function copyNumber(value: number | null | undefined): string {
   return value == null || !Number.isFinite(value) ? NULL : String(value);
