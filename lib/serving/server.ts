@@ -199,9 +199,9 @@ export function createServingHandler(deps: ServingAppDeps) {
   };
 
   // Bookkeeping (metrics, the prediction log) waits until the answers that became ready
-  // together have all been written: a batch's responses then leave back to back, and the
-  // client side is woken once for them rather than between each (writev's cost halved in
-  // bench/serving profiles). It runs in the same turn, right after them.
+  // together have all been written, so a batch's responses leave back to back instead of
+  // each waiting for the bookkeeping of the one before. It runs in the same turn, right
+  // after them; the latency it records is taken when each answer was written.
   type Deferred = {
     run: (writtenAt: number) => void;
     at: number;
