@@ -82,7 +82,11 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
           NODE_ENV: "production",
         },
         // BENCH_SERVING_STDOUT=inherit shows the server's stdout (e.g. with --trace-gc).
-        stdio: ["ignore", process.env.BENCH_SERVING_STDOUT === "inherit" ? "inherit" : "ignore", "inherit"],
+        stdio: [
+          "ignore",
+          process.env.BENCH_SERVING_STDOUT === "inherit" ? "inherit" : "ignore",
+          "inherit",
+        ],
       },
     );
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
