@@ -7,16 +7,66 @@
  *   node --import tsx bench/serving/coalescing-server.ts <model.onnx> [port]   → prints LISTENING <port>
  *
  * Assumes every input is float32 with a batch dimension first, as the benchmark's models are.
+ *
+ * With COALESCING_LOG_URL (and COALESCING_MODEL_ID, COALESCING_VERSION_ID) it also does the
+ * simplest version of the prediction log's work: one row per answered request (a UUIDv7, the
+ * time, the model and version, status, latency, rows, the predicted class) COPYed into that
+ * database's prediction_log every 250 ms. No rollups, notifications, sampling or feedback
+ * join: a lower bound of what logging every request to PostgreSQL costs on these cores.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import * as ort from "onnxruntime-node";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { newRequestId } from "../../lib/serving/request-id";
+
+const logUrl = process.env.COALESCING_LOG_URL;
+const modelId = process.env.COALESCING_MODEL_ID ?? "";
+const versionId = process.env.COALESCING_VERSION_ID ?? "";
+const pool = logUrl ? new pg.Pool({ connectionString: logUrl, max: 1 }) : null;
+let lines: string[] = [];
+let writing = false;
+if (pool) {
+  setInterval(() => {
+    if (writing || lines.length === 0) return;
+    const batch = lines;
+    lines = [];
+    writing = true;
+    void (async () => {
+      const client = await pool.connect();
+      try {
+        await pipeline(
+          Readable.from([batch.join("")]),
+          client.query(
+            copyFrom(
+              `COPY prediction_log ("requestId", at, "modelId", model, "versionId", version, status, "latencyMs", rows, predicted, "instanceId") FROM STDIN`,
+            ),
+          ),
+        );
+      } finally {
+        client.release();
+        writing = false;
+      }
+    })();
+  }, 250).unref();
+}
+
+function logRow(name: string, startedAt: number, predicted: number): void {
+  const latency = performance.now() - startedAt;
+  lines.push(
+    `${newRequestId()}\t${new Date().toISOString()}\t${modelId}\t${name}\t${versionId}\t1\t200\t${latency.toFixed(3)}\t1\t[${predicted}]\tcoalescing\n`,
+  );
+}
 
 const session = await ort.InferenceSession.create(process.argv[2]!);
 type Pending = {
   inputs: { name: string; shape: number[]; data: number[] }[];
   res: http.ServerResponse;
   name: string;
+  startedAt: number;
 };
 let pending: Pending[] = [];
 let running = false;
@@ -51,17 +101,27 @@ async function drain() {
       row += n;
       p.res.writeHead(200, { "content-type": "application/json" });
       p.res.end(JSON.stringify({ model_name: p.name, outputs }));
+      if (pool) {
+        const scores = outputs[0]!.data;
+        logRow(p.name, p.startedAt, scores.indexOf(Math.max(...scores)));
+      }
     }
   }
   running = false;
 }
 
 const server = http.createServer((req, res) => {
+  const startedAt = performance.now();
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     const name = /^\/v2\/models\/([^/]+)\/infer$/.exec(req.url ?? "")?.[1] ?? "";
-    pending.push({ inputs: JSON.parse(Buffer.concat(chunks).toString("utf8")).inputs, res, name });
+    pending.push({
+      inputs: JSON.parse(Buffer.concat(chunks).toString("utf8")).inputs,
+      res,
+      name,
+      startedAt,
+    });
     // One run per event-loop turn: what arrived while the previous run was on its way joins the next.
     if (!running) setImmediate(() => void drain());
   });

@@ -122,3 +122,63 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
     throw error;
   }
 }
+
+/**
+ * The coalescing prototype (coalescing-server.ts) logging every answered request to its own
+ * migrated embedded PostgreSQL, as simply as that can be done: the baseline for what the
+ * prediction log costs on these cores, measured in the same run.
+ */
+export async function startLoggedCoalescingTarget(
+  opts: TargetOptions,
+  startChild: (env: Record<string, string>) => Promise<Target>,
+): Promise<Target> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "modeldeck-bench-"));
+  await chmod(dataDir, 0o755);
+  const cleanup = () => rm(dataDir, { recursive: true, force: true });
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(dataDir, "postgres"),
+    port: await findFreePort(),
+    log: quiet,
+    settings: { fsync: "off", synchronous_commit: "off" },
+  });
+  try {
+    await applyMigrations(pg.connectionString, { log: quiet });
+    const db = new PrismaClient({
+      adapter: new PrismaPg({ connectionString: pg.connectionString }),
+    });
+    let modelId: string;
+    let versionId: string;
+    try {
+      const store = new LocalArtifactStore({ root: path.join(dataDir, "artifacts") });
+      modelId = (
+        await createModel(db, SYSTEM_ACTOR, { name: opts.model.name, task: "classification" })
+      ).id;
+      versionId = (
+        await registerVersionBytes(db, store, SYSTEM_ACTOR, await readFile(opts.model.path), {
+          modelName: opts.model.name,
+          lineage: { kind: "upload" },
+        })
+      ).id;
+    } finally {
+      await db.$disconnect();
+    }
+    const target = await startChild({
+      COALESCING_LOG_URL: pg.connectionString,
+      COALESCING_MODEL_ID: modelId,
+      COALESCING_VERSION_ID: versionId,
+    });
+    return {
+      ...target,
+      databasePid: pg.pid,
+      async stop() {
+        await target.stop();
+        await pg.stop();
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await pg.stop();
+    await cleanup();
+    throw error;
+  }
+}

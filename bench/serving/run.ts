@@ -5,7 +5,7 @@
  * Run on demand (not in CI): it saturates the machine for a minute or more.
  *
  *   node --import tsx bench/serving/run.ts [--duration 10] [--warmup 2] [--repeat 1]
- *        [--cases noop,naive,coalescing,modeldeck,modeldeck-nolog] [--models logreg,mlp]
+ *        [--cases noop,naive,coalescing,coalescing-log,modeldeck,modeldeck-nolog,modeldeck-grpc] [--models logreg,mlp]
  *        [--connections 1,64] [--rows 1] [--skip-inprocess] [--inprocess-budget-ms 2000]
  *
  * Every case (model × connections × target) starts its target in a fresh process, sends one
@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { inProcessTable, type InProcessResult } from "./inprocess";
 import type { LoadResult } from "./load";
-import { startModelDeckTarget } from "./modeldeck-target";
+import { startLoggedCoalescingTarget, startModelDeckTarget } from "./modeldeck-target";
 import {
   MODEL_KEYS,
   checkInferResponse,
@@ -45,6 +45,7 @@ const TARGETS = [
   "noop",
   "naive",
   "coalescing",
+  "coalescing-log",
   "modeldeck",
   "modeldeck-nolog",
   "modeldeck-grpc",
@@ -55,6 +56,7 @@ const LABELS: Record<TargetName, string> = {
   noop: "no-op (parse JSON, fixed answer)",
   naive: "naive (node:http + one session.run per request)",
   coalescing: "coalescing prototype (one session.run per event-loop turn)",
+  "coalescing-log": "coalescing prototype + a prediction_log row per request (COPY)",
   modeldeck: "ModelDeck serving",
   "modeldeck-nolog": "ModelDeck serving, prediction logging off",
   "modeldeck-grpc": "ModelDeck serving over gRPC (ModelInfer, typed contents)",
@@ -136,10 +138,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** noop-server.ts / naive-server.ts: argv <model> 0, prints "LISTENING <port>". */
-async function startChildServer(file: string, model: BenchModel): Promise<Target> {
+async function startChildServer(
+  file: string,
+  model: BenchModel,
+  env?: Record<string, string>,
+): Promise<Target> {
   // BENCH_SERVING_NODE_ARGS (e.g. --cpu-prof) applies to every server under test alike.
   const nodeArgs = process.env.BENCH_SERVING_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawnTracked([path.join(here, file), model.path, "0"], undefined, nodeArgs);
+  const child = spawnTracked([path.join(here, file), model.path, "0"], env, nodeArgs);
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on("line", (line) => {
@@ -170,6 +176,10 @@ function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
       return startChildServer("naive-server.ts", opts.model);
     case "coalescing":
       return startChildServer("coalescing-server.ts", opts.model);
+    case "coalescing-log":
+      return startLoggedCoalescingTarget(opts, (env) =>
+        startChildServer("coalescing-server.ts", opts.model, env),
+      );
     case "modeldeck":
     case "modeldeck-nolog":
       return startModelDeckTarget(opts);
