@@ -13,8 +13,13 @@
  * time, the model and version, status, latency, rows, the predicted class) COPYed into that
  * database's prediction_log every 250 ms. No rollups, notifications, sampling or feedback
  * join: a lower bound of what logging every request to PostgreSQL costs on these cores.
+ *
+ * With COALESCING_WORKERS=N (> 1) it runs N such processes on one port (node:cluster), as
+ * MODELDECK_SERVING_WORKERS does for ModelDeck.
  */
+import cluster from "node:cluster";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -22,6 +27,27 @@ import * as ort from "onnxruntime-node";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { newRequestId } from "../../lib/serving/request-id";
+
+const workers = Number(process.env.COALESCING_WORKERS ?? 1);
+if (cluster.isPrimary && workers > 1) {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const forked = Array.from({ length: workers }, () =>
+    cluster.fork({ COALESCING_PORT: String(port) }),
+  );
+  await Promise.all(forked.map((w) => new Promise((r) => w.once("listening", r))));
+  console.log(`LISTENING ${port}`);
+  process.on("SIGTERM", () => {
+    for (const w of forked) w.process.kill("SIGTERM");
+    setTimeout(() => process.exit(0), 500);
+  });
+  // The primary only forwards the stop; the serving code below runs in the workers.
+  await new Promise(() => {});
+}
 
 const logUrl = process.env.COALESCING_LOG_URL;
 const modelId = process.env.COALESCING_MODEL_ID ?? "";
@@ -126,7 +152,7 @@ const server = http.createServer((req, res) => {
     if (!running) setImmediate(() => void drain());
   });
 });
-server.listen(Number(process.argv[3] ?? 0), "127.0.0.1", () => {
+server.listen(Number(process.env.COALESCING_PORT ?? process.argv[3] ?? 0), "127.0.0.1", () => {
   console.log(`LISTENING ${(server.address() as AddressInfo).port}`);
 });
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -46,6 +46,7 @@ const TARGETS = [
   "naive",
   "coalescing",
   "coalescing-log",
+  "coalescing-2",
   "modeldeck",
   "modeldeck-nolog",
   "modeldeck-grpc",
@@ -57,6 +58,7 @@ const LABELS: Record<TargetName, string> = {
   naive: "naive (node:http + one session.run per request)",
   coalescing: "coalescing prototype (one session.run per event-loop turn)",
   "coalescing-log": "coalescing prototype + a prediction_log row per request (COPY)",
+  "coalescing-2": "coalescing prototype, two processes on one port (node:cluster)",
   modeldeck: "ModelDeck serving",
   "modeldeck-nolog": "ModelDeck serving, prediction logging off",
   "modeldeck-grpc": "ModelDeck serving over gRPC (ModelInfer, typed contents)",
@@ -176,6 +178,8 @@ function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
       return startChildServer("naive-server.ts", opts.model);
     case "coalescing":
       return startChildServer("coalescing-server.ts", opts.model);
+    case "coalescing-2":
+      return startChildServer("coalescing-server.ts", opts.model, { COALESCING_WORKERS: "2" });
     case "coalescing-log":
       return startLoggedCoalescingTarget(opts, (env) =>
         startChildServer("coalescing-server.ts", opts.model, env),
