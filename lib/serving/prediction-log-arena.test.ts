@@ -149,16 +149,22 @@ describe("PredictionLogArena", () => {
         version: i % 3 === 0 ? 1 : 3,
         status: i % 7 === 0 ? 500 : i % 5 === 0 ? 400 : 200,
         rows: (i % 4) + 1,
-        latencyMs: i * 0.7,
+        latencyMs: i * 0.7 + 0.0004, // below the microsecond the rows keep
         at: new Date(NOW + (i % 2) * 60_000),
       });
       records.push(r);
       arena.append(r, NOW);
     }
+    // The rollups equal the rows as stored: latencies to the microsecond.
+    const asStored = records.map((r) => ({
+      ...r,
+      latencyMs: Math.round(r.latencyMs * 1000) / 1000,
+    }));
     const all = arena.batch(30);
-    expect(all.rollupDeltas()).toEqual(rollupDeltas(records));
+    expect(all.rollupDeltas()).toEqual(rollupDeltas(asStored));
+    expect(rowsOf(all).map((r) => Number(r.latencyMs))).toEqual(asStored.map((r) => r.latencyMs));
     const part = all.slice(5, 22);
-    expect(part.rollupDeltas()).toEqual(rollupDeltas(records.slice(5, 22)));
+    expect(part.rollupDeltas()).toEqual(rollupDeltas(asStored.slice(5, 22)));
     expect(part.rollupDeltas().reduce((n, d) => n + d.requests, 0)).toBe(17);
   });
 

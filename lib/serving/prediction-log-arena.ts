@@ -177,7 +177,8 @@ export class PredictionLogArena {
     segment.atMs[i] = atMs;
     segment.status[i] = r.status;
     segment.rows[i] = r.rows ?? 1;
-    segment.latencyMs[i] = r.latencyMs;
+    // The value the row holds (to the microsecond), so that the rollups equal the rows.
+    segment.latencyMs[i] = toMicrosecond(r.latencyMs);
     this.count++;
   }
 
@@ -405,6 +406,13 @@ const COPY_ESCAPES: Record<string, string> = {
   "\r": "\\r",
 };
 const copyEscape = (ch: string) => COPY_ESCAPES[ch]!;
+
+/** A duration in milliseconds rounded to the microsecond, as the log keeps it. */
+function toMicrosecond(ms: number): number {
+  if (!Number.isFinite(ms)) return ms;
+  const micros = Math.round(ms * 1000);
+  return Number.isSafeInteger(micros) ? micros / 1000 : ms;
+}
 
 /**
  * A duration in milliseconds, to the microsecond. Formatted as integers: the shortest-double
