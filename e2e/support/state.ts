@@ -24,10 +24,12 @@ export function readState(): E2EState {
 
 /**
  * Ports of the e2e instance. MODELDECK_E2E_PORT_OFFSET shifts them (and the restart spec's),
- * so two checkouts can run their browser tests side by side on one machine.
+ * so two checkouts can run their browser tests side by side on one machine. All below Linux's
+ * ephemeral range (32768–60999): a database port in it was once taken by a test's outgoing
+ * connection just as the browser tests started.
  */
 const offset = Number(process.env.MODELDECK_E2E_PORT_OFFSET ?? 0);
-export const E2E_PORTS = { web: 3100 + offset, serving: 8100 + offset, db: 54500 + offset };
-export const E2E_RESTART_PORTS = { web: 3200 + offset, serving: 8200 + offset, db: 54600 + offset };
+export const E2E_PORTS = { web: 3100 + offset, serving: 8100 + offset, db: 25500 + offset };
+export const E2E_RESTART_PORTS = { web: 3200 + offset, serving: 8200 + offset, db: 25600 + offset };
 /** Clear of the two groups above for offsets up to 400 (checkouts run side by side). */
 export const E2E_S3_PORTS = { web: 3700 + offset, serving: 8700 + offset, db: 55200 + offset };
