@@ -24,6 +24,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { FIELD_OF } from "../../lib/serving/grpc/tensors";
 import { cpuMsOfTree, type LoadResult } from "./load";
 
 const PROTO = path.resolve(import.meta.dirname, "../../lib/serving/grpc/grpc_predict_v2.proto");
@@ -31,28 +32,13 @@ const METHOD = "/inference.GRPCInferenceService/ModelInfer";
 
 type JsonInput = { name: string; shape: number[]; datatype: string; data: unknown[] };
 
-const FIELD: Record<string, string> = {
-  BOOL: "bool_contents",
-  INT8: "int_contents",
-  INT16: "int_contents",
-  INT32: "int_contents",
-  INT64: "int64_contents",
-  UINT8: "uint_contents",
-  UINT16: "uint_contents",
-  UINT32: "uint_contents",
-  UINT64: "uint64_contents",
-  FP32: "fp32_contents",
-  FP64: "fp64_contents",
-  BYTES: "bytes_contents",
-};
-
 /** A JSON OIP body as a ModelInferRequest with typed contents. */
 function inferRequestOf(model: string, json: string): Record<string, unknown> {
   const body = JSON.parse(json) as { inputs: JsonInput[] };
   return {
     model_name: model,
     inputs: body.inputs.map((i) => {
-      const field = FIELD[i.datatype];
+      const field = FIELD_OF[i.datatype];
       if (!field) throw new Error(`no typed contents field for ${i.datatype}`);
       return {
         name: i.name,

@@ -26,41 +26,66 @@ import type { Target, TargetOptions } from "./models";
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const quiet: DbLogger = { info: () => {}, warn: () => {}, error: (o, m) => console.error(m, o) };
 
-export async function startModelDeckTarget(opts: TargetOptions): Promise<Target> {
+/**
+ * A case's own database: embedded PostgreSQL in a fresh directory, migrated, the model
+ * registered as version 1; `more` runs on it before the client disconnects. `stop` stops the
+ * database and removes the directory (also done here if setting up fails).
+ */
+async function startCaseDatabase<T>(opts: TargetOptions, more: (db: PrismaClient) => Promise<T>) {
   // The embedded PostgreSQL runs as the postgres user, who must be able to traverse every
   // parent of its data directory; the runner's scratch directory (mode 700) is not.
   const dataDir = await mkdtemp(path.join(tmpdir(), "modeldeck-bench-"));
   await chmod(dataDir, 0o755);
-  const cleanup = () => rm(dataDir, { recursive: true, force: true });
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dataDir, "postgres"),
     port: await findFreePort(),
     log: quiet,
     settings: { fsync: "off", synchronous_commit: "off" },
   });
+  const stop = async () => {
+    await pg.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
   try {
     await applyMigrations(pg.connectionString, { log: quiet });
     const db = new PrismaClient({
       adapter: new PrismaPg({ connectionString: pg.connectionString }),
     });
-    let secret: string;
     try {
       const store = new LocalArtifactStore({ root: path.join(dataDir, "artifacts") });
-      await createModel(db, SYSTEM_ACTOR, { name: opts.model.name, task: "classification" });
-      await registerVersionBytes(db, store, SYSTEM_ACTOR, await readFile(opts.model.path), {
-        modelName: opts.model.name,
-        lineage: { kind: "upload" },
+      const model = await createModel(db, SYSTEM_ACTOR, {
+        name: opts.model.name,
+        task: "classification",
       });
-      await setAlias(
+      const version = await registerVersionBytes(
         db,
-        { ...SYSTEM_ACTOR, role: "admin" },
-        { modelName: opts.model.name, alias: "production", version: 1 },
+        store,
+        SYSTEM_ACTOR,
+        await readFile(opts.model.path),
+        { modelName: opts.model.name, lineage: { kind: "upload" } },
       );
-      ({ secret } = await createApiToken(db, SYSTEM_ACTOR, { name: "bench", role: "viewer" }));
+      const extra = await more(db);
+      return { pg, dataDir, stop, modelId: model.id, versionId: version.id, extra };
     } finally {
       await db.$disconnect();
     }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
 
+export async function startModelDeckTarget(opts: TargetOptions): Promise<Target> {
+  const base = await startCaseDatabase(opts, async (db) => {
+    await setAlias(
+      db,
+      { ...SYSTEM_ACTOR, role: "admin" },
+      { modelName: opts.model.name, alias: "production", version: 1 },
+    );
+    return (await createApiToken(db, SYSTEM_ACTOR, { name: "bench", role: "viewer" })).secret;
+  });
+  const { pg, dataDir, extra: secret } = base;
+  try {
     const port = await findFreePort();
     const grpcPort = opts.grpc ? await findFreePort() : null;
     // BENCH_SERVING_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
@@ -112,13 +137,11 @@ export async function startModelDeckTarget(opts: TargetOptions): Promise<Target>
       async stop() {
         if (child.exitCode === null) child.kill("SIGTERM");
         await exited;
-        await pg.stop();
-        await cleanup();
+        await base.stop();
       },
     };
   } catch (error) {
-    await pg.stop();
-    await cleanup();
+    await base.stop();
     throw error;
   }
 }
@@ -132,53 +155,23 @@ export async function startLoggedCoalescingTarget(
   opts: TargetOptions,
   startChild: (env: Record<string, string>) => Promise<Target>,
 ): Promise<Target> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), "modeldeck-bench-"));
-  await chmod(dataDir, 0o755);
-  const cleanup = () => rm(dataDir, { recursive: true, force: true });
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dataDir, "postgres"),
-    port: await findFreePort(),
-    log: quiet,
-    settings: { fsync: "off", synchronous_commit: "off" },
-  });
+  const base = await startCaseDatabase(opts, async () => undefined);
   try {
-    await applyMigrations(pg.connectionString, { log: quiet });
-    const db = new PrismaClient({
-      adapter: new PrismaPg({ connectionString: pg.connectionString }),
-    });
-    let modelId: string;
-    let versionId: string;
-    try {
-      const store = new LocalArtifactStore({ root: path.join(dataDir, "artifacts") });
-      modelId = (
-        await createModel(db, SYSTEM_ACTOR, { name: opts.model.name, task: "classification" })
-      ).id;
-      versionId = (
-        await registerVersionBytes(db, store, SYSTEM_ACTOR, await readFile(opts.model.path), {
-          modelName: opts.model.name,
-          lineage: { kind: "upload" },
-        })
-      ).id;
-    } finally {
-      await db.$disconnect();
-    }
     const target = await startChild({
-      COALESCING_LOG_URL: pg.connectionString,
-      COALESCING_MODEL_ID: modelId,
-      COALESCING_VERSION_ID: versionId,
+      COALESCING_LOG_URL: base.pg.connectionString,
+      COALESCING_MODEL_ID: base.modelId,
+      COALESCING_VERSION_ID: base.versionId,
     });
     return {
       ...target,
-      databasePid: pg.pid,
+      databasePid: base.pg.pid,
       async stop() {
         await target.stop();
-        await pg.stop();
-        await cleanup();
+        await base.stop();
       },
     };
   } catch (error) {
-    await pg.stop();
-    await cleanup();
+    await base.stop();
     throw error;
   }
 }

@@ -27,6 +27,13 @@ type MetricData = {
   aggregator: "sum";
 };
 
+/** A series' label object from its values in `labelNames` order. */
+function labelsOf(labelNames: readonly string[], values: readonly string[]): LabelValues {
+  const labels: LabelValues = {};
+  labelNames.forEach((n, i) => (labels[n] = values[i] ?? ""));
+  return labels;
+}
+
 export type HistogramChild = { observe(value: number): void };
 export type CounterChild = { inc(by?: number): void };
 
@@ -50,10 +57,11 @@ export class BoundHistogram {
     const key = values.join("\u0000");
     let s = this.series.get(key);
     if (!s) {
-      const labels: LabelValues = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ""));
       // [bucket counts (not cumulative)..., +Inf, sum, count]
-      s = { labels, counts: new Float64Array(this.buckets.length + 3) };
+      s = {
+        labels: labelsOf(this.labelNames, values),
+        counts: new Float64Array(this.buckets.length + 3),
+      };
       this.series.set(key, s);
     }
     const { counts } = s;
@@ -150,9 +158,7 @@ export class BoundCounter {
     const key = values.join("\u0000");
     let s = this.series.get(key);
     if (!s) {
-      const labels: LabelValues = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ""));
-      s = { labels, value: new Float64Array(1) };
+      s = { labels: labelsOf(this.labelNames, values), value: new Float64Array(1) };
       this.series.set(key, s);
     }
     const cell = s.value;

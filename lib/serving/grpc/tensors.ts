@@ -24,7 +24,7 @@ import type {
 type ContentsField = keyof InferTensorContents;
 
 /** Which typed field carries each datatype's values (FP16 has none: raw only). */
-const FIELD_OF: Readonly<Record<string, ContentsField>> = {
+export const FIELD_OF: Readonly<Record<string, ContentsField>> = {
   BOOL: "bool_contents",
   INT8: "int_contents",
   INT16: "int_contents",
