@@ -5,7 +5,7 @@
  * Run on demand (not in CI): it saturates the machine for a minute or more.
  *
  *   node --import tsx bench/serving/run.ts [--duration 10] [--warmup 2] [--repeat 1]
- *        [--cases noop,naive,coalescing,coalescing-log,modeldeck,modeldeck-nolog,modeldeck-grpc] [--models logreg,mlp]
+ *        [--cases noop,naive,coalescing,coalescing-log,coalescing-2,coalescing-2-log,modeldeck,modeldeck-nolog,modeldeck-grpc] [--models logreg,mlp]
  *        [--connections 1,64] [--rows 1] [--skip-inprocess] [--inprocess-budget-ms 2000]
  *
  * Every case (model × connections × target) starts its target in a fresh process, sends one
@@ -47,6 +47,7 @@ const TARGETS = [
   "coalescing",
   "coalescing-log",
   "coalescing-2",
+  "coalescing-2-log",
   "modeldeck",
   "modeldeck-nolog",
   "modeldeck-grpc",
@@ -59,6 +60,7 @@ const LABELS: Record<TargetName, string> = {
   coalescing: "coalescing prototype (one session.run per event-loop turn)",
   "coalescing-log": "coalescing prototype + a prediction_log row per request (COPY)",
   "coalescing-2": "coalescing prototype, two processes on one port (node:cluster)",
+  "coalescing-2-log": "coalescing prototype, two processes, a prediction_log row per request",
   modeldeck: "ModelDeck serving",
   "modeldeck-nolog": "ModelDeck serving, prediction logging off",
   "modeldeck-grpc": "ModelDeck serving over gRPC (ModelInfer, typed contents)",
@@ -183,6 +185,10 @@ function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
     case "coalescing-log":
       return startLoggedCoalescingTarget(opts, (env) =>
         startChildServer("coalescing-server.ts", opts.model, env),
+      );
+    case "coalescing-2-log":
+      return startLoggedCoalescingTarget(opts, (env) =>
+        startChildServer("coalescing-server.ts", opts.model, { ...env, COALESCING_WORKERS: "2" }),
       );
     case "modeldeck":
     case "modeldeck-nolog":

@@ -1,3 +1,5 @@
+// First: V8 flags must be set before the serving code below is loaded.
+import "./v8-flags";
 import cluster from "node:cluster";
 import { createCachedTokenVerifier } from "../../lib/auth/tokens";
 import { getConfig } from "../../lib/config";
