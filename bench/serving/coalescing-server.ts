@@ -8,11 +8,15 @@
  *
  * Assumes every input is float32 with a batch dimension first, as the benchmark's models are.
  *
- * With COALESCING_LOG_URL (and COALESCING_MODEL_ID, COALESCING_VERSION_ID) it also does the
- * simplest version of the prediction log's work: one row per answered request (a UUIDv7, the
- * time, the model and version, status, latency, rows, the predicted class) COPYed into that
- * database's prediction_log every 250 ms. No rollups, notifications, sampling or feedback
- * join: a lower bound of what logging every request to PostgreSQL costs on these cores.
+ * With COALESCING_LOG_URL (and COALESCING_MODEL_ID, COALESCING_VERSION_ID) it also does, in the
+ * simplest way, the work ModelDeck's prediction log does for every request: one
+ * `prediction_log` row per answer with the same columns (a UUIDv7, the time, model, version,
+ * alias, status, the three durations, batch size, rows, the predicted class; the inputs and
+ * outputs as JSON for one request in ten, ModelDeck's default sample rate), written every
+ * 250 ms in one transaction with the per-minute rollups (lib/monitoring/rollups.ts's fold and
+ * upsert), the live-chart notification and the probe for feedback that arrived first. The rows
+ * are plain strings in an array; nothing is bounded, retried or measured. What ModelDeck's log
+ * costs beyond this is ours.
  *
  * With COALESCING_WORKERS=N (> 1) it runs N such processes on one port (node:cluster), as
  * MODELDECK_SERVING_WORKERS does for ModelDeck.
@@ -26,6 +30,8 @@ import { pipeline } from "node:stream/promises";
 import * as ort from "onnxruntime-node";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { metricsUpdatedNotifyQuery } from "../../lib/events/channels";
+import { RollupFold, upsertRollupsQuery } from "../../lib/monitoring/rollups";
 import { newRequestId } from "../../lib/serving/request-id";
 
 const workers = Number(process.env.COALESCING_WORKERS ?? 1);
@@ -53,24 +59,35 @@ const logUrl = process.env.COALESCING_LOG_URL;
 const modelId = process.env.COALESCING_MODEL_ID ?? "";
 const versionId = process.env.COALESCING_VERSION_ID ?? "";
 const pool = logUrl ? new pg.Pool({ connectionString: logUrl, max: 1 }) : null;
+const SAMPLE_RATE = 0.1;
 let lines: string[] = [];
+let ids: string[] = [];
+let fold = new RollupFold();
 let writing = false;
 if (pool) {
   setInterval(() => {
     if (writing || lines.length === 0) return;
-    const batch = lines;
-    lines = [];
+    const [batch, batchIds, deltas] = [lines, ids, fold.deltas()];
+    [lines, ids, fold] = [[], [], new RollupFold()];
     writing = true;
     void (async () => {
       const client = await pool.connect();
       try {
+        await client.query("BEGIN");
         await pipeline(
           Readable.from([batch.join("")]),
           client.query(
             copyFrom(
-              `COPY prediction_log ("requestId", at, "modelId", model, "versionId", version, status, "latencyMs", rows, predicted, "instanceId") FROM STDIN`,
+              `COPY prediction_log ("requestId", at, "modelId", model, "versionId", version, alias, status, "latencyMs", "queueMs", "computeMs", "batchSize", rows, inputs, outputs, predicted, error, "instanceId") FROM STDIN`,
             ),
           ),
+        );
+        await client.query(upsertRollupsQuery(deltas));
+        await client.query(metricsUpdatedNotifyQuery([modelId]));
+        await client.query("COMMIT");
+        await client.query(
+          `SELECT "requestId" FROM pending_feedback WHERE "requestId" = ANY($1::text::uuid[])`,
+          [`{${batchIds.join(",")}}`],
         );
       } finally {
         client.release();
@@ -80,11 +97,26 @@ if (pool) {
   }, 250).unref();
 }
 
-function logRow(name: string, startedAt: number, predicted: number): void {
-  const latency = performance.now() - startedAt;
+/** COPY text escaping of a JSON value (backslashes doubled; JSON has no raw tabs or newlines). */
+const copyJson = (value: unknown) => JSON.stringify(value).replaceAll("\\", "\\\\");
+
+function logRow(
+  p: { name: string; startedAt: number; inputs: unknown },
+  outputs: unknown,
+  timing: { queueMs: number; computeMs: number; batchSize: number },
+  predicted: number,
+): void {
+  const now = Date.now();
+  const latency = performance.now() - p.startedAt;
+  const id = newRequestId();
+  const sampled = Math.random() < SAMPLE_RATE;
   lines.push(
-    `${newRequestId()}\t${new Date().toISOString()}\t${modelId}\t${name}\t${versionId}\t1\t200\t${latency.toFixed(3)}\t1\t[${predicted}]\tcoalescing\n`,
+    `${id}\t${new Date(now).toISOString()}\t${modelId}\t${p.name}\t${versionId}\t1\tproduction\t200\t` +
+      `${latency.toFixed(3)}\t${timing.queueMs.toFixed(3)}\t${timing.computeMs.toFixed(3)}\t${timing.batchSize}\t1\t` +
+      `${sampled ? copyJson(p.inputs) : "\\N"}\t${sampled ? copyJson(outputs) : "\\N"}\t[${predicted}]\t\\N\tcoalescing\n`,
   );
+  ids.push(id);
+  fold.add(modelId, versionId, 1, now, 200, 1, latency);
 }
 
 const session = await ort.InferenceSession.create(process.argv[2]!);
@@ -115,7 +147,13 @@ async function drain() {
         for (const v of p.inputs.find((i) => i.name === input.name)!.data) data[at++] = v;
       feeds[input.name] = new ort.Tensor("float32", data, [rows, ...input.shape.slice(1)]);
     }
+    const ranAt = performance.now();
     const results = await session.run(feeds);
+    const timing = {
+      queueMs: ranAt - batch[0]!.startedAt,
+      computeMs: performance.now() - ranAt,
+      batchSize: batch.length,
+    };
     let row = 0;
     for (const p of batch) {
       const n = p.inputs[0]!.shape[0]!;
@@ -129,7 +167,7 @@ async function drain() {
       p.res.end(JSON.stringify({ model_name: p.name, outputs }));
       if (pool) {
         const scores = outputs[0]!.data;
-        logRow(p.name, p.startedAt, scores.indexOf(Math.max(...scores)));
+        logRow(p, outputs, timing, scores.indexOf(Math.max(...scores)));
       }
     }
   }
