@@ -323,6 +323,13 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "First retry delay of a failed run; doubled per attempt.",
   },
   {
+    name: "MODELDECK_OUTBOUND_ALLOW",
+    roles: ["web", "scheduler"],
+    default: "(none)",
+    description:
+      "Comma-separated host names, addresses and CIDRs (`hooks.internal,10.1.2.3,10.8.0.0/16`) that webhooks may reach although internal; by default loopback, private, link-local, CGNAT and this machine's addresses are refused (docs/security.md).",
+  },
+  {
     name: "MODELDECK_WEBHOOK_TIMEOUT_SECONDS",
     roles: ["scheduler"],
     default: "10",
