@@ -287,7 +287,10 @@ export function WebhookCard({
                         {lastAttempt ? `${lastAttempt.durationMs} ms` : "—"}
                       </TD>
                       <TD className="max-w-80">
-                        <span className="flex min-w-0 items-center" title={d.lastError ?? undefined}>
+                        <span
+                          className="flex min-w-0 items-center"
+                          title={d.lastError ?? undefined}
+                        >
                           <ErrorClass value={d.lastErrorClass} />
                           <span
                             className={cn(

@@ -327,7 +327,7 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     roles: ["web", "scheduler"],
     default: "(none)",
     description:
-      "Comma-separated host names, addresses and CIDRs (`hooks.internal,10.1.2.3,10.8.0.0/16`) that webhooks may reach although internal; by default loopback, private, link-local, CGNAT and this machine's addresses are refused (docs/security.md).",
+      "Hosts, addresses and CIDRs webhooks may reach although internal (`hooks.internal,10.8.0.0/16`); docs/security.md.",
   },
   {
     name: "MODELDECK_WEBHOOK_TIMEOUT_SECONDS",

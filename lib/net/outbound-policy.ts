@@ -120,7 +120,8 @@ function embeddedIPv4(address: string): string | null {
   const v4 = (i: number) => b.slice(i, i + 4).join(".");
   const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
   if (zero(0, 12) && !zero(12, 16) && !(zero(12, 15) && b[15] === 1)) return v4(12);
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12);
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12))
+    return v4(12);
   if (b[0] === 0x20 && b[1] === 0x02) return v4(2);
   return null;
 }
@@ -139,11 +140,7 @@ export function classifyAddress(address: string): AddressClass | null {
   return null;
 }
 
-export type OutboundRefusalReason =
-  | "scheme"
-  | "credentials"
-  | "address"
-  | "unparsable";
+export type OutboundRefusalReason = "scheme" | "credentials" | "address" | "unparsable";
 
 /** Thrown (or given to node's socket) when the policy refuses a URL or an address. */
 export class OutboundRefusedError extends Error {
@@ -176,7 +173,11 @@ export type OutboundPolicyOptions = {
   ownAddresses?: () => readonly string[];
 };
 
-const normaliseHost = (host: string) => host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+const normaliseHost = (host: string) =>
+  host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
 
 function interfaceAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) =>
@@ -242,7 +243,10 @@ export class OutboundPolicy {
     try {
       url = new URL(input);
     } catch {
-      throw new OutboundRefusedError("The outbound-request policy refuses a URL it cannot parse.", "unparsable");
+      throw new OutboundRefusedError(
+        "The outbound-request policy refuses a URL it cannot parse.",
+        "unparsable",
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new OutboundRefusedError(
@@ -342,7 +346,8 @@ export function parseOutboundAllow(raw: string | undefined): string[] {
     .filter(Boolean);
 }
 
-const HOST_NAME = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 /** What is wrong with one allow-list entry, or null (lib/config refuses to start on it). */
 export function outboundAllowEntryProblem(entry: string): string | null {
@@ -367,7 +372,9 @@ let current: { raw: string | undefined; policy: OutboundPolicy } | undefined;
  * The policy of this process, from `MODELDECK_OUTBOUND_ALLOW` (validated at start-up by
  * lib/config). Rebuilt only when the variable changes (tests set it per file).
  */
-export function outboundPolicy(env: Record<string, string | undefined> = process.env): OutboundPolicy {
+export function outboundPolicy(
+  env: Record<string, string | undefined> = process.env,
+): OutboundPolicy {
   const raw = env.MODELDECK_OUTBOUND_ALLOW;
   if (!current || current.raw !== raw) {
     current = { raw, policy: new OutboundPolicy({ allow: parseOutboundAllow(raw) }) };

@@ -67,7 +67,8 @@ async function assertReceiverAllowed(url: string): Promise<void> {
   } catch (error) {
     if (!(error instanceof OutboundRefusedError)) throw error;
     throw new ApiError("outbound_refused", error.message, {
-      field: "url",
+      // The same shape as a validation error's, so forms show it at the URL field.
+      fields: [{ field: "url", message: error.message }],
       policy: "outbound",
       reason: error.reason,
       host: error.host,
