@@ -8,8 +8,9 @@ import { adminStorageState, readState } from "./support/state";
 /**
  * Webhooks in Chromium: an admin creates a webhook in Settings → Webhooks (the secret is
  * shown once), presses "Send test", and a local receiver started here gets a webhook.test
- * event whose signature verifies with that secret; the delivery log shows HTTP 200. A bad URL
- * is refused with the field named. Viewers get 403 from the API.
+ * event whose signature verifies with that secret; the delivery log shows HTTP 200 (and not the
+ * receiver's reply). A bad URL, and an internal one (outbound-request policy), are refused with
+ * the field named. Viewers get 403 from the API.
  */
 test.describe.configure({ mode: "serial" });
 
@@ -57,6 +58,14 @@ test.describe("as the admin", () => {
     await expect(dialog.getByText(/http:\/\/ or https:\/\/ URL/)).toBeVisible();
     await snap(page, "95-webhooks-bad-url");
 
+    // The cloud metadata address is refused by the outbound-request policy, at the field.
+    await dialog.getByLabel("Payload URL").fill("http://169.254.169.254/latest/meta-data/");
+    await dialog.getByRole("button", { name: "Create webhook" }).click();
+    await expect(
+      dialog.getByText(/outbound-request policy refuses 169\.254\.169\.254/),
+    ).toContainText("link-local");
+    await snap(page, "95-webhooks-outbound-refused");
+
     await dialog.getByLabel("Payload URL").fill(receiverUrl);
     await dialog.getByLabel(/alias\.moved/).check();
     await dialog.getByRole("button", { name: "Create webhook" }).click();
@@ -78,7 +87,9 @@ test.describe("as the admin", () => {
     await expect(row.getByTestId("delivery-http")).toHaveText("200", { timeout: 20_000 });
     await expect(row).toContainText("succeeded");
     await expect(row).toContainText("1/8");
-    await expect(row).toContainText('{"received":true}');
+    // The outcome, never the receiver's reply.
+    await expect(row).toContainText("delivered");
+    await expect(row).not.toContainText('{"received":true}');
 
     // The receiver got one POST whose signature verifies with the secret shown once.
     expect(received).toHaveLength(1);
