@@ -303,14 +303,15 @@ export class OutboundPolicy {
     const host = normaliseHost(hostname);
     this.resolver(host).then(
       (all) => {
-        const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
-        const addresses = wanted ? all.filter((a) => a.family === wanted) : all;
+        // Every answer is judged, whichever family the socket asked for.
         if (!this.allowedHosts.has(host)) {
-          for (const { address } of addresses) {
+          for (const { address } of all) {
             const refusal = this.judgeAddress(host, address);
             if (refusal) return callback(refusal, "", 0);
           }
         }
+        const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
+        const addresses = wanted ? all.filter((a) => a.family === wanted) : all;
         if (addresses.length === 0) {
           const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
             code: "ENOTFOUND",
