@@ -28,6 +28,10 @@ test.beforeAll(async () => {
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (body += chunk));
     req.on("end", () => {
+      if (req.url?.endsWith("/down")) {
+        res.writeHead(503, "Down For Maintenance").end("maintenance page, internal details");
+        return;
+      }
       received.push({ headers: req.headers, body });
       res.writeHead(200, { "content-type": "application/json" }).end('{"received":true}');
     });
@@ -105,6 +109,27 @@ test.describe("as the admin", () => {
     await expect(card.getByText("Attempt 1")).toBeVisible();
     await expect(card.getByText(/^Last delivery/)).toBeVisible();
     await snap(page, "97-webhooks-delivered");
+
+    // A receiver that fails: the log shows the status and the kind of failure, not its reply.
+    const failing = `down-e2e-${stamp}`;
+    const api = page.request;
+    const made = await api.post("/api/v1/webhooks", {
+      data: { name: failing, url: `${receiverUrl}/down`, events: ["alias.moved"] },
+      headers: { origin: state.baseURL },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+    await page.reload();
+    const down = page.getByTestId(`webhook-${failing}`);
+    await down.getByRole("button", { name: "Send test" }).click();
+    const failed = down.getByTestId("delivery-row").first();
+    await expect(failed.getByTestId("delivery-http")).toHaveText("503", { timeout: 20_000 });
+    await expect(failed.getByTestId("delivery-error-class")).toHaveText("HTTP error");
+    await expect(failed).toContainText("The receiver answered HTTP 503.");
+    await expect(down).not.toContainText("maintenance");
+    await expect(down).not.toContainText("Down For Maintenance");
+    await failed.getByRole("button", { name: "Show attempts" }).click();
+    await expect(down.getByText("Attempt 1")).toBeVisible();
+    await snap(page, "97-webhooks-failed-attempt");
   });
 });
 

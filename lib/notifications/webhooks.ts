@@ -56,6 +56,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   return parsed.data;
 }
 
+/** Field messages are lower-case and unpunctuated at the end (forms add both). */
+const asFieldMessage = (sentence: string) =>
+  sentence.charAt(0).toLowerCase() + sentence.slice(1).replace(/\.$/, "");
+
 /**
  * The outbound-request policy (lib/net/outbound-policy.ts) on a URL being saved: 400
  * `outbound_refused` naming the policy and the address class. Resolves DNS, so it runs before
@@ -68,7 +72,7 @@ async function assertReceiverAllowed(url: string): Promise<void> {
     if (!(error instanceof OutboundRefusedError)) throw error;
     throw new ApiError("outbound_refused", error.message, {
       // The same shape as a validation error's, so forms show it at the URL field.
-      fields: [{ field: "url", message: error.message }],
+      fields: [{ field: "url", message: asFieldMessage(error.message) }],
       policy: "outbound",
       reason: error.reason,
       host: error.host,
