@@ -30,6 +30,9 @@ export default async function globalSetup() {
       MODELDECK_MAX_UPLOAD_BYTES: String(E2E_MAX_UPLOAD_BYTES),
       // Alert rules judged every 3 s (default 15), so the alerts journey sees pending → firing quickly.
       MODELDECK_ALERT_EVALUATION_SECONDS: "3",
+      // The journeys' webhook receivers listen on loopback, which the outbound-request policy
+      // refuses unless an operator admits it.
+      MODELDECK_OUTBOUND_ALLOW: "127.0.0.1",
     },
   });
   if (!app.adminPassword) {

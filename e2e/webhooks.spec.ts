@@ -8,8 +8,9 @@ import { adminStorageState, readState } from "./support/state";
 /**
  * Webhooks in Chromium: an admin creates a webhook in Settings → Webhooks (the secret is
  * shown once), presses "Send test", and a local receiver started here gets a webhook.test
- * event whose signature verifies with that secret; the delivery log shows HTTP 200. A bad URL
- * is refused with the field named. Viewers get 403 from the API.
+ * event whose signature verifies with that secret; the delivery log shows HTTP 200 (and not the
+ * receiver's reply). A bad URL, and an internal one (outbound-request policy), are refused with
+ * the field named. Viewers get 403 from the API.
  */
 test.describe.configure({ mode: "serial" });
 
@@ -27,6 +28,10 @@ test.beforeAll(async () => {
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (body += chunk));
     req.on("end", () => {
+      if (req.url?.endsWith("/down")) {
+        res.writeHead(503, "Down For Maintenance").end("maintenance page, internal details");
+        return;
+      }
       received.push({ headers: req.headers, body });
       res.writeHead(200, { "content-type": "application/json" }).end('{"received":true}');
     });
@@ -57,6 +62,14 @@ test.describe("as the admin", () => {
     await expect(dialog.getByText(/http:\/\/ or https:\/\/ URL/)).toBeVisible();
     await snap(page, "95-webhooks-bad-url");
 
+    // The cloud metadata address is refused by the outbound-request policy, at the field.
+    await dialog.getByLabel("Payload URL").fill("http://169.254.169.254/latest/meta-data/");
+    await dialog.getByRole("button", { name: "Create webhook" }).click();
+    await expect(
+      dialog.getByText(/outbound-request policy refuses 169\.254\.169\.254/),
+    ).toContainText("link-local");
+    await snap(page, "95-webhooks-outbound-refused");
+
     await dialog.getByLabel("Payload URL").fill(receiverUrl);
     await dialog.getByLabel(/alias\.moved/).check();
     await dialog.getByRole("button", { name: "Create webhook" }).click();
@@ -78,7 +91,9 @@ test.describe("as the admin", () => {
     await expect(row.getByTestId("delivery-http")).toHaveText("200", { timeout: 20_000 });
     await expect(row).toContainText("succeeded");
     await expect(row).toContainText("1/8");
-    await expect(row).toContainText('{"received":true}');
+    // The outcome, never the receiver's reply.
+    await expect(row).toContainText("delivered");
+    await expect(row).not.toContainText('{"received":true}');
 
     // The receiver got one POST whose signature verifies with the secret shown once.
     expect(received).toHaveLength(1);
@@ -94,6 +109,27 @@ test.describe("as the admin", () => {
     await expect(card.getByText("Attempt 1")).toBeVisible();
     await expect(card.getByText(/^Last delivery/)).toBeVisible();
     await snap(page, "97-webhooks-delivered");
+
+    // A receiver that fails: the log shows the status and the kind of failure, not its reply.
+    const failing = `down-e2e-${stamp}`;
+    const api = page.request;
+    const made = await api.post("/api/v1/webhooks", {
+      data: { name: failing, url: `${receiverUrl}/down`, events: ["alias.moved"] },
+      headers: { origin: state.baseURL },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+    await page.reload();
+    const down = page.getByTestId(`webhook-${failing}`);
+    await down.getByRole("button", { name: "Send test" }).click();
+    const failed = down.getByTestId("delivery-row").first();
+    await expect(failed.getByTestId("delivery-http")).toHaveText("503", { timeout: 20_000 });
+    await expect(failed.getByTestId("delivery-error-class")).toHaveText("HTTP error");
+    await expect(failed).toContainText("The receiver answered HTTP 503.");
+    await expect(down).not.toContainText("maintenance");
+    await expect(down).not.toContainText("Down For Maintenance");
+    await failed.getByRole("button", { name: "Show attempts" }).click();
+    await expect(down.getByText("Attempt 1")).toBeVisible();
+    await snap(page, "97-webhooks-failed-attempt");
   });
 });
 

@@ -19,6 +19,7 @@ import {
 } from "@/components/ui/dropdown-menu";
 import { Table, TBody, TD, TEmptyRow, TH, THead, TR } from "@/components/ui/table";
 import { usePollWhile } from "@/components/use-poll-while";
+import type { DeliveryErrorClass } from "@/lib/notifications/queue";
 import type { DeliveryStatus, DeliveryView, WebhookView } from "@/lib/notifications/webhooks";
 import { EditWebhookDialog, RotatedSecretDialog } from "./webhook-dialogs";
 
@@ -46,6 +47,28 @@ function HttpStatus({ code }: { code: number | null }) {
     <span className={cn("font-mono tabular-nums", ok ? "text-success" : "text-destructive")}>
       {code}
     </span>
+  );
+}
+
+/** What each failure class is called in the delivery log (the receiver's body is never kept). */
+const errorClassLabel: Record<DeliveryErrorClass, string> = {
+  http_status: "HTTP error",
+  redirect: "redirect",
+  timeout: "timeout",
+  dns: "DNS",
+  connection: "connection",
+  tls: "TLS",
+  outbound_refused: "outbound policy",
+  lost: "lost",
+  network: "network",
+};
+
+function ErrorClass({ value }: { value: DeliveryErrorClass | null }) {
+  if (!value) return null;
+  return (
+    <Badge variant="destructive" className="mr-1.5 shrink-0" data-testid="delivery-error-class">
+      {errorClassLabel[value]}
+    </Badge>
   );
 }
 
@@ -212,7 +235,7 @@ export function WebhookCard({
               <TH align="right">HTTP</TH>
               <TH align="right">Attempts</TH>
               <TH align="right">Duration</TH>
-              <TH>Response</TH>
+              <TH>Outcome</TH>
               <TH>Queued</TH>
             </TR>
           </THead>
@@ -263,17 +286,25 @@ export function WebhookCard({
                       <TD align="right" className="tabular-nums text-muted-foreground">
                         {lastAttempt ? `${lastAttempt.durationMs} ms` : "—"}
                       </TD>
-                      <TD className="max-w-72">
+                      <TD className="max-w-80">
                         <span
-                          className={cn(
-                            "block truncate font-mono text-xs",
-                            d.lastError ? "text-destructive" : "text-muted-foreground",
-                          )}
-                          title={d.lastError ?? lastAttempt?.responseSnippet ?? undefined}
+                          className="flex min-w-0 items-center"
+                          title={d.lastError ?? undefined}
                         >
-                          {d.lastError ??
-                            lastAttempt?.responseSnippet ??
-                            (d.nextAttemptAt ? "waiting for its attempt…" : "")}
+                          <ErrorClass value={d.lastErrorClass} />
+                          <span
+                            className={cn(
+                              "truncate font-mono text-xs",
+                              d.lastError ? "text-destructive" : "text-muted-foreground",
+                            )}
+                          >
+                            {d.lastError ??
+                              (d.status === "succeeded"
+                                ? "delivered"
+                                : d.nextAttemptAt
+                                  ? "waiting for its attempt…"
+                                  : "")}
+                          </span>
                         </span>
                       </TD>
                       <TD className="whitespace-nowrap text-muted-foreground">
@@ -343,13 +374,13 @@ function AttemptList({ delivery }: { delivery: DeliveryView }) {
               <span className="text-muted-foreground">Attempt {a.attempt}</span>
               <HttpStatus code={a.statusCode} />
               <span className="tabular-nums text-muted-foreground">{a.durationMs} ms</span>
-              <span className="min-w-0">
-                {a.error ? <span className="block text-destructive">{a.error}</span> : null}
-                {a.responseSnippet ? (
-                  <code className="block truncate font-mono text-muted-foreground">
-                    {a.responseSnippet}
-                  </code>
-                ) : null}
+              <span className="flex min-w-0 items-baseline">
+                <ErrorClass value={a.errorClass} />
+                {a.error ? (
+                  <span className="text-destructive">{a.error}</span>
+                ) : (
+                  <span className="text-muted-foreground">delivered</span>
+                )}
               </span>
             </li>
           ))}

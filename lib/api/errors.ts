@@ -8,6 +8,7 @@ import type { z } from "zod";
 export type ErrorCode =
   | "bad_request"
   | "validation_failed"
+  | "outbound_refused"
   | "unauthenticated"
   | "forbidden"
   | "csrf_rejected"
@@ -24,6 +25,8 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   validation_failed: 400,
+  /** A URL the server would contact is refused by the outbound-request policy (lib/net). */
+  outbound_refused: 400,
   unauthenticated: 401,
   forbidden: 403,
   csrf_rejected: 403,

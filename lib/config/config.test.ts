@@ -89,6 +89,20 @@ describe("configuration", () => {
     expect(CONFIG_VARIABLES).toContain("MODELDECK_SERVING_URL");
   });
 
+  it("reads the outbound allow-list and names an invalid entry", () => {
+    expect(loadConfig({}).outboundAllow).toEqual([]);
+    expect(
+      loadConfig({ MODELDECK_OUTBOUND_ALLOW: " hooks.internal, 10.8.0.0/16 ,fd00::/8," })
+        .outboundAllow,
+    ).toEqual(["hooks.internal", "10.8.0.0/16", "fd00::/8"]);
+    expect(() => loadConfig({ MODELDECK_OUTBOUND_ALLOW: "10.0.0.0/40" })).toThrow(
+      /MODELDECK_OUTBOUND_ALLOW.*"10\.0\.0\.0\/40" is not a valid CIDR/,
+    );
+    expect(() => loadConfig({ MODELDECK_OUTBOUND_ALLOW: "https://hooks.internal" })).toThrow(
+      /MODELDECK_OUTBOUND_ALLOW/,
+    );
+  });
+
   it("explains invalid values", () => {
     expect(() => loadConfig({ MODELDECK_WEB_PORT: "http" })).toThrow(ConfigError);
     expect(() => loadConfig({ MODELDECK_WEB_PORT: "70000" })).toThrow(/MODELDECK_WEB_PORT/);

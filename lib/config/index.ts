@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { outboundAllowEntryProblem, parseOutboundAllow } from "../net/outbound-policy";
 import { parseS3Url } from "../storage/location";
 
 /**
@@ -77,6 +78,16 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(10 * 1024 ** 3),
+  /** Deliberate internal receivers the outbound-request policy admits (lib/net/outbound-policy.ts). */
+  MODELDECK_OUTBOUND_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((raw, ctx) => {
+      for (const entry of parseOutboundAllow(raw)) {
+        const problem = outboundAllowEntryProblem(entry);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }
+    }),
   DATABASE_URL: z.string().min(1).optional(),
 });
 
@@ -160,6 +171,8 @@ export type AppConfig = {
   };
   /** How long feedback for a request not logged yet waits for it (lib/monitoring/pending-feedback.ts). */
   feedbackPendingMs: number;
+  /** Host names, addresses and CIDRs the outbound-request policy admits although internal. */
+  outboundAllow: string[];
 };
 
 export class ConfigError extends Error {}
@@ -245,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       exportLog: ["true", "on", "1"].includes(e.MODELDECK_LOG_EXPORT),
     },
     feedbackPendingMs: e.MODELDECK_FEEDBACK_PENDING_SECONDS * 1000,
+    outboundAllow: parseOutboundAllow(e.MODELDECK_OUTBOUND_ALLOW),
   };
 }
 

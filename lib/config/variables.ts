@@ -323,6 +323,13 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "First retry delay of a failed run; doubled per attempt.",
   },
   {
+    name: "MODELDECK_OUTBOUND_ALLOW",
+    roles: ["web", "scheduler"],
+    default: "(none)",
+    description:
+      "Hosts, addresses and CIDRs webhooks may reach although internal (`hooks.internal,10.8.0.0/16`); docs/security.md.",
+  },
+  {
     name: "MODELDECK_WEBHOOK_TIMEOUT_SECONDS",
     roles: ["scheduler"],
     default: "10",

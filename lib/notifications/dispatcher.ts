@@ -1,8 +1,17 @@
+import http from "node:http";
+import https from "node:https";
 import type { PrismaClient } from "../db/generated/client";
 import { listenToChannel, type ChannelListener } from "../db/listener";
 import type { Logger } from "../log";
+import { OutboundRefusedError, outboundPolicy, type OutboundPolicy } from "../net/outbound-policy";
 import { WEBHOOK_DELIVERIES_CHANNEL } from "./events";
-import { claimDelivery, recordAttempt, type AttemptResult, type ClaimedDelivery } from "./queue";
+import {
+  claimDelivery,
+  recordAttempt,
+  type AttemptResult,
+  type ClaimedDelivery,
+  type DeliveryErrorClass,
+} from "./queue";
 import { retryDelayMs, type WebhookSettings } from "./settings";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from "./signature";
 
@@ -16,7 +25,6 @@ import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from
  * claims already make replicas share it safely, and a per-fire claim row every few seconds
  * would only add writes.
  */
-export const RESPONSE_SNIPPET_CHARS = 500;
 const USER_AGENT = "ModelDeck-Webhooks/1";
 
 export type WebhookDispatcherOptions = {
@@ -26,6 +34,8 @@ export type WebhookDispatcherOptions = {
   settings: WebhookSettings;
   /** For LISTEN (wake on new deliveries); without it the dispatcher only polls. */
   connectionString?: string;
+  /** Which receivers may be contacted (default: this process's, from MODELDECK_OUTBOUND_ALLOW). */
+  outbound?: OutboundPolicy;
 };
 
 export class WebhookDispatcher {
@@ -108,7 +118,11 @@ export class WebhookDispatcher {
 
   private async deliver(claim: ClaimedDelivery): Promise<void> {
     const { db, instanceId, log, settings } = this.opts;
-    const result = await attemptDelivery(claim, settings.timeoutMs);
+    const result = await attemptDelivery(
+      claim,
+      settings.timeoutMs,
+      this.opts.outbound ?? outboundPolicy(),
+    );
     this.sent++;
     const delay = retryDelayMs(claim.attempt + 1, settings.retryBaseMs, settings.retryMaxMs);
     try {
@@ -135,81 +149,131 @@ export class WebhookDispatcher {
 export async function attemptDelivery(
   claim: Pick<ClaimedDelivery, "id" | "eventType" | "body" | "url" | "secret">,
   timeoutMs: number,
+  policy: OutboundPolicy = outboundPolicy(),
 ): Promise<AttemptResult> {
   const startedAt = new Date();
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  let statusCode: number | null = null;
   try {
-    const response = await fetch(claim.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        [EVENT_HEADER]: claim.eventType,
-        [DELIVERY_HEADER]: claim.id,
-        [SIGNATURE_HEADER]: signatureHeader(claim.secret, claim.body),
-      },
-      body: claim.body,
-      // A redirect is the receiver's misconfiguration to fix, not something to follow with a
-      // signed body to wherever it points.
-      redirect: "manual",
-      signal: controller.signal,
-    });
-    statusCode = response.status;
-    const snippet = await readSnippet(response);
-    const ok = response.status >= 200 && response.status < 300;
+    // Scheme, credentials and an IP-literal host are judged here; a name is judged by the
+    // policy's lookup hook on the addresses the socket then connects to (DNS rebinding).
+    const { url } = policy.checkUrlSyntax(claim.url);
+    const statusCode = await post(url, claim, policy, controller.signal);
+    const durationMs = elapsed();
+    if (statusCode >= 200 && statusCode < 300) {
+      return { startedAt, durationMs, statusCode, errorClass: null, error: null };
+    }
+    const redirect = statusCode >= 300 && statusCode < 400;
     return {
       startedAt,
-      durationMs: elapsed(),
+      durationMs,
       statusCode,
-      responseSnippet: snippet,
-      error: ok ? null : `The receiver answered HTTP ${response.status}${reasonFor(response)}.`,
+      errorClass: redirect ? "redirect" : "http_status",
+      // Neither the reason phrase nor a Location is repeated: they are the receiver's text.
+      error: redirect
+        ? `The receiver answered HTTP ${statusCode}, a redirect; redirects are not followed.`
+        : `The receiver answered HTTP ${statusCode}.`,
     };
   } catch (error) {
     const durationMs = elapsed();
-    const message = controller.signal.aborted
-      ? `Timed out: no complete response within ${formatSeconds(timeoutMs)}.`
-      : `Request failed: ${describeFetchError(error)}.`;
-    return { startedAt, durationMs, statusCode, responseSnippet: null, error: message };
+    if (controller.signal.aborted) {
+      return {
+        startedAt,
+        durationMs,
+        statusCode: null,
+        errorClass: "timeout",
+        error: `Timed out: no response within ${formatSeconds(timeoutMs)}.`,
+      };
+    }
+    if (error instanceof OutboundRefusedError) {
+      return {
+        startedAt,
+        durationMs,
+        statusCode: null,
+        errorClass: "outbound_refused",
+        error: error.message,
+      };
+    }
+    const errorClass = classifyNetworkError(error);
+    return {
+      startedAt,
+      durationMs,
+      statusCode: null,
+      errorClass,
+      error: `Request failed: ${describeNetworkError(error)}.`,
+    };
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** The first characters of the body, without reading more than needed from a large one. */
-async function readSnippet(response: Response): Promise<string | null> {
-  if (!response.body) return null;
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    while (text.length < RESPONSE_SNIPPET_CHARS) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return text.length > 0 ? text.slice(0, RESPONSE_SNIPPET_CHARS) : null;
+/**
+ * The POST itself with node:http(s), whose `lookup` option lets the policy resolve the host:
+ * fetch offers no such hook without an undici dispatcher. A fresh connection per attempt (no
+ * agent pool), and no redirect is ever followed. Resolves with the status as soon as the
+ * response head arrives; the body is discarded unread.
+ */
+function post(
+  url: URL,
+  claim: Pick<ClaimedDelivery, "id" | "eventType" | "body" | "secret">,
+  policy: OutboundPolicy,
+  signal: AbortSignal,
+): Promise<number> {
+  const body = Buffer.from(claim.body, "utf8");
+  const send = url.protocol === "https:" ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        lookup: policy.lookup,
+        signal,
+        headers: {
+          "content-type": "application/json",
+          "content-length": body.length,
+          "user-agent": USER_AGENT,
+          [EVENT_HEADER]: claim.eventType,
+          [DELIVERY_HEADER]: claim.id,
+          [SIGNATURE_HEADER]: signatureHeader(claim.secret, claim.body),
+        },
+      },
+      (response) => {
+        resolve(response.statusCode ?? 0);
+        response.destroy();
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
-function reasonFor(response: Response): string {
-  if (response.status >= 300 && response.status < 400) {
-    const location = response.headers.get("location");
-    return location ? ` (a redirect to ${location}; redirects are not followed)` : " (a redirect)";
-  }
-  return response.statusText ? ` ${response.statusText}` : "";
+function errorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
-/** fetch wraps network errors as "fetch failed"; the cause says what happened. */
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  if (cause?.code && cause.message) return `${cause.code} (${cause.message})`;
-  return cause?.message ?? (error as Error)?.message ?? String(error);
+function classifyNetworkError(error: unknown): DeliveryErrorClass {
+  const code = errorCode(error);
+  if (!code) return "network";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NODATA") return "dns";
+  if (["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"].includes(code)) {
+    return "connection";
+  }
+  if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || /CERT|SSL/.test(code)) {
+    return "tls";
+  }
+  return "network";
+}
+
+/** The error's code and message (node's own text: it names the address, never the receiver's). */
+function describeNetworkError(error: unknown): string {
+  const code = errorCode(error);
+  const message = (error as Error)?.message ?? String(error);
+  return code && !message.startsWith(code) ? `${code} (${message})` : message;
 }
 
 const formatSeconds = (ms: number) => `${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`;

@@ -21,12 +21,39 @@ export type ClaimedDelivery = {
   secret: string;
 };
 
+/**
+ * What kind of failure an attempt was, for the delivery log, the API and the UI. The log keeps
+ * this, the status and the timing: never the receiver's body.
+ */
+export const DELIVERY_ERROR_CLASSES = [
+  /** The receiver answered, with a status other than 2xx (or 3xx). */
+  "http_status",
+  /** The receiver answered a redirect; redirects are not followed. */
+  "redirect",
+  /** No complete answer within the timeout. */
+  "timeout",
+  /** The host name did not resolve. */
+  "dns",
+  /** The connection was refused, reset or unreachable. */
+  "connection",
+  /** The TLS handshake failed (certificate, protocol). */
+  "tls",
+  /** The outbound-request policy refused the URL or the address it resolved to. */
+  "outbound_refused",
+  /** The scheduler making the attempt stopped before it finished. */
+  "lost",
+  /** Any other network failure. */
+  "network",
+] as const;
+export type DeliveryErrorClass = (typeof DELIVERY_ERROR_CLASSES)[number];
+
 export type AttemptResult = {
   startedAt: Date;
   durationMs: number;
   /** null when no response came (timeout, connection refused, DNS…) */
   statusCode: number | null;
-  responseSnippet: string | null;
+  /** null for a 2xx; otherwise the kind of failure */
+  errorClass: DeliveryErrorClass | null;
   /** null for a 2xx; otherwise what went wrong, for people reading the delivery log */
   error: string | null;
 };
@@ -61,8 +88,8 @@ export async function claimDelivery(
       if (row.status === "delivering") {
         // The attempt in flight when its scheduler died counts: log it as lost.
         await tx.$executeRaw`
-          INSERT INTO webhook_delivery_attempt ("deliveryId", attempt, "startedAt", "durationMs", error, "instanceId")
-          SELECT id, attempts, now(), 0, ${LOST_ATTEMPT_ERROR}, coalesce("instanceId", 'unknown')
+          INSERT INTO webhook_delivery_attempt ("deliveryId", attempt, "startedAt", "durationMs", "errorClass", error, "instanceId")
+          SELECT id, attempts, now(), 0, 'lost', ${LOST_ATTEMPT_ERROR}, coalesce("instanceId", 'unknown')
             FROM webhook_delivery WHERE id = ${row.id}::uuid
           ON CONFLICT ("deliveryId", attempt) DO NOTHING`;
         if (row.attempts >= row.maxAttempts) {
@@ -115,7 +142,7 @@ export async function recordAttempt(
         startedAt: result.startedAt,
         durationMs: result.durationMs,
         statusCode: result.statusCode,
-        responseSnippet: result.responseSnippet,
+        errorClass: result.errorClass,
         error: result.error,
         instanceId,
       },

@@ -1,10 +1,12 @@
 // The zod that carries .openapi(): the API contracts reuse these schemas as they are.
 import { z } from "../api/contract";
-import { notFound, validationError } from "../api/errors";
+import { ApiError, notFound, validationError } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
 import type { Prisma, PrismaClient } from "../db/generated/client";
+import { OutboundRefusedError, outboundPolicy } from "../net/outbound-policy";
 import { SUBSCRIBABLE_EVENT_TYPES, type NotificationEventType } from "./event-types";
 import { envelopeFor, queueDeliveries } from "./events";
+import type { DeliveryErrorClass } from "./queue";
 import { generateWebhookSecret, WEBHOOK_SECRET_PREFIX } from "./signature";
 
 /**
@@ -54,6 +56,32 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   return parsed.data;
 }
 
+/** Field messages are lower-case and unpunctuated at the end (forms add both). */
+const asFieldMessage = (sentence: string) =>
+  sentence.charAt(0).toLowerCase() + sentence.slice(1).replace(/\.$/, "");
+
+/**
+ * The outbound-request policy (lib/net/outbound-policy.ts) on a URL being saved: 400
+ * `outbound_refused` naming the policy and the address class. Resolves DNS, so it runs before
+ * the transaction. Delivery checks again at connect time.
+ */
+async function assertReceiverAllowed(url: string): Promise<void> {
+  try {
+    await outboundPolicy().checkUrl(url);
+  } catch (error) {
+    if (!(error instanceof OutboundRefusedError)) throw error;
+    throw new ApiError("outbound_refused", error.message, {
+      // The same shape as a validation error's, so forms show it at the URL field.
+      fields: [{ field: "url", message: asFieldMessage(error.message) }],
+      policy: "outbound",
+      reason: error.reason,
+      host: error.host,
+      address: error.address,
+      addressClass: error.addressClass,
+    });
+  }
+}
+
 export type DeliveryStatus = "pending" | "delivering" | "succeeded" | "failed";
 
 export type WebhookView = {
@@ -82,7 +110,8 @@ export type DeliveryAttemptView = {
   startedAt: string;
   durationMs: number;
   statusCode: number | null;
-  responseSnippet: string | null;
+  /** The kind of failure (null on success); the receiver's body is not kept. */
+  errorClass: DeliveryErrorClass | null;
   error: string | null;
 };
 
@@ -100,6 +129,8 @@ export type DeliveryView = {
   finishedAt: string | null;
   lastStatusCode: number | null;
   lastError: string | null;
+  /** The kind of failure of the last attempt, if it failed. */
+  lastErrorClass: DeliveryErrorClass | null;
   /** The signed JSON body, as sent. */
   body: unknown;
   attemptLog: DeliveryAttemptView[];
@@ -179,6 +210,7 @@ export async function createWebhook(
   ipAddress?: string | null,
 ): Promise<{ webhook: WebhookView; secret: string }> {
   const data = parse(createSchema, input);
+  await assertReceiverAllowed(data.url);
   const secret = generateWebhookSecret();
   return db.$transaction(async (tx) => {
     const row = await tx.webhook.create({
@@ -218,6 +250,7 @@ export async function updateWebhook(
   ipAddress?: string | null,
 ): Promise<WebhookView> {
   const patch = parse(updateSchema, input);
+  if (patch.url !== undefined) await assertReceiverAllowed(patch.url);
   return db.$transaction(async (tx) => {
     const before = await lockWebhook(tx, id);
     const changed = Object.fromEntries(
@@ -361,13 +394,16 @@ function toDeliveryView(row: DeliveryRow): DeliveryView {
     finishedAt: row.finishedAt?.toISOString() ?? null,
     lastStatusCode: row.lastStatusCode,
     lastError: row.lastError,
+    lastErrorClass: row.lastError
+      ? ((row.attemptLog.at(-1)?.errorClass as DeliveryErrorClass | null) ?? null)
+      : null,
     body,
     attemptLog: row.attemptLog.map((a) => ({
       attempt: a.attempt,
       startedAt: a.startedAt.toISOString(),
       durationMs: a.durationMs,
       statusCode: a.statusCode,
-      responseSnippet: a.responseSnippet,
+      errorClass: a.errorClass as DeliveryErrorClass | null,
       error: a.error,
     })),
   };

@@ -1,4 +1,5 @@
 import {
+  DELIVERY_ERROR_CLASSES,
   NOTIFICATION_EVENT_TYPES,
   SUBSCRIBABLE_EVENT_TYPES,
   webhookEventsSchema,
@@ -53,7 +54,10 @@ const DeliveryAttempt = z.object({
     .int()
     .nullable()
     .openapi({ description: "null when no response came (timeout, refused)." }),
-  responseSnippet: z.string().nullable().openapi({ description: "The first 500 characters." }),
+  errorClass: z.enum(DELIVERY_ERROR_CLASSES).nullable().openapi({
+    description:
+      "The kind of failure; null on success. The receiver's body is never stored or shown.",
+  }),
   error: z.string().nullable(),
 });
 
@@ -72,6 +76,7 @@ const WebhookDelivery = registry.register(
     finishedAt: z.string().nullable(),
     lastStatusCode: z.number().int().nullable(),
     lastError: z.string().nullable(),
+    lastErrorClass: z.enum(DELIVERY_ERROR_CLASSES).nullable(),
     body: z.unknown().openapi({ description: "The JSON body, as signed and sent." }),
     attemptLog: z.array(DeliveryAttempt),
   }),
@@ -104,7 +109,7 @@ export const createWebhook = defineContract({
   operationId: "createWebhook",
   summary: "Create a webhook",
   description:
-    'Returns the signing secret once, in `secret`. The URL must be http(s); each delivery is a POST signed with `ModelDeck-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.',
+    'Returns the signing secret once, in `secret`. The URL must be http(s) and pass the outbound-request policy (400 `outbound_refused` for loopback, private, link-local and other internal addresses unless `MODELDECK_OUTBOUND_ALLOW` admits them); each delivery is a POST signed with `ModelDeck-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.',
   tags: ["Webhooks"],
   scope: "webhooks:manage",
   successStatus: 201,

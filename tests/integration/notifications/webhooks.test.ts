@@ -32,6 +32,11 @@ import { createTestPrisma, useTestDatabase } from "../helpers/db";
 
 const ADMIN: Actor = { type: "system", label: "webhook-test" };
 
+// The receivers here listen on loopback, which the outbound-request policy refuses by default:
+// admit them deliberately, as an operator would an internal receiver. The policy's defaults are
+// tested in outbound-policy.test.ts.
+process.env.MODELDECK_OUTBOUND_ALLOW = "127.0.0.1";
+
 type Received = {
   headers: http.IncomingHttpHeaders;
   body: string;
@@ -201,7 +206,7 @@ describe("webhooks (lib/notifications)", () => {
       expect.objectContaining({
         attempt: 1,
         statusCode: 200,
-        responseSnippet: "ok, thanks",
+        errorClass: null,
         error: null,
       }),
     ]);
@@ -240,8 +245,12 @@ describe("webhooks (lib/notifications)", () => {
       [2, 503],
       [3, 200],
     ]);
-    expect(row!.attemptLog[0]!.error).toBe("The receiver answered HTTP 503 Service Unavailable.");
-    expect(row!.attemptLog[0]!.responseSnippet).toBe("nope (503)");
+    // Status and class only: neither the reason phrase nor the body ("nope (503)") is kept.
+    expect(row!.attemptLog[0]!.error).toBe("The receiver answered HTTP 503.");
+    expect(row!.attemptLog[0]!.errorClass).toBe("http_status");
+    expect(
+      JSON.stringify(row!.attemptLog, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)),
+    ).not.toContain("nope");
     // Backoff: each retry waited (jittered, at least half the nominal delay).
     const gaps = r.received.slice(1).map((x, i) => x.at - r.received[i]!.at);
     expect(gaps[0]).toBeGreaterThanOrEqual(FAST.retryBaseMs / 2 - 5);
@@ -289,7 +298,8 @@ describe("webhooks (lib/notifications)", () => {
     expect(first).toMatchObject({
       attempt: 1,
       statusCode: null,
-      error: "Timed out: no complete response within 0.3 s.",
+      errorClass: "timeout",
+      error: "Timed out: no response within 0.3 s.",
     });
     expect(first!.durationMs).toBeGreaterThanOrEqual(290);
     expect(first!.durationMs).toBeLessThan(2_000);
@@ -313,6 +323,7 @@ describe("webhooks (lib/notifications)", () => {
     const [row] = await deliveryRows();
     expect(row).toMatchObject({ status: "pending", attempts: 1, lastStatusCode: null });
     expect(row!.lastError).toMatch(/^Request failed: ECONNREFUSED/);
+    expect(row!.attemptLog[0]!.errorClass).toBe("connection");
     expect(row!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 20_000);
   });
 
@@ -568,6 +579,7 @@ describe("webhooks (lib/notifications)", () => {
       [1, null, LOST_ATTEMPT_ERROR, "dead-scheduler"],
       [2, 200, null, expect.stringMatching(/^test-/)],
     ]);
+    expect(row!.attemptLog.map((a) => a.errorClass)).toEqual(["lost", null]);
     expect(r.received).toHaveLength(1);
   });
 
