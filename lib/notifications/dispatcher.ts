@@ -5,6 +5,7 @@ import { WEBHOOK_DELIVERIES_CHANNEL } from "./events";
 import { claimDelivery, recordAttempt, type AttemptResult, type ClaimedDelivery } from "./queue";
 import { retryDelayMs, type WebhookSettings } from "./settings";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from "./signature";
+import { openWebhookSecret } from "./stored-secret";
 
 /**
  * The webhook worker, started by every scheduler process (workers/scheduler/main.ts). It
@@ -139,6 +140,20 @@ export async function attemptDelivery(
   const startedAt = new Date();
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
+  let signature: string;
+  try {
+    signature = signatureHeader(openWebhookSecret(claim.secret), claim.body);
+  } catch (error) {
+    // Nothing is sent unsigned: the attempt fails with the reason (e.g. the key is missing).
+    const message = `Could not read the webhook's signing secret: ${(error as Error).message}`;
+    return {
+      startedAt,
+      durationMs: elapsed(),
+      statusCode: null,
+      responseSnippet: null,
+      error: message,
+    };
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let statusCode: number | null = null;
@@ -150,7 +165,7 @@ export async function attemptDelivery(
         "user-agent": USER_AGENT,
         [EVENT_HEADER]: claim.eventType,
         [DELIVERY_HEADER]: claim.id,
-        [SIGNATURE_HEADER]: signatureHeader(claim.secret, claim.body),
+        [SIGNATURE_HEADER]: signature,
       },
       body: claim.body,
       // A redirect is the receiver's misconfiguration to fix, not something to follow with a

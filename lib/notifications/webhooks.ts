@@ -6,6 +6,7 @@ import type { Prisma, PrismaClient } from "../db/generated/client";
 import { SUBSCRIBABLE_EVENT_TYPES, type NotificationEventType } from "./event-types";
 import { envelopeFor, queueDeliveries } from "./events";
 import { generateWebhookSecret, WEBHOOK_SECRET_PREFIX } from "./signature";
+import { sealWebhookSecret } from "./stored-secret";
 
 /**
  * Webhooks: where notifications go. Managing them is for admins (the secret and the URL, which
@@ -132,7 +133,7 @@ function toView(row: WebhookRow): WebhookView {
     url: row.url,
     events: row.events,
     enabled: row.enabled,
-    secretHint: secretHint(row.secret),
+    secretHint: row.secretHint,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     createdBy: row.createdByLabel,
@@ -184,7 +185,8 @@ export async function createWebhook(
     const row = await tx.webhook.create({
       data: {
         ...data,
-        secret,
+        secret: sealWebhookSecret(secret),
+        secretHint: secretHint(secret),
         createdByType: actor.type,
         createdById: actor.id ?? null,
         createdByLabel: actor.label,
@@ -261,7 +263,7 @@ export async function rotateWebhookSecret(
     const before = await lockWebhook(tx, id);
     const row = await tx.webhook.update({
       where: { id },
-      data: { secret },
+      data: { secret: sealWebhookSecret(secret), secretHint: secretHint(secret) },
       include: lastDeliveryInclude,
     });
     await recordAudit(tx, {
@@ -269,7 +271,7 @@ export async function rotateWebhookSecret(
       action: "webhook.rotate_secret",
       resourceType: "webhook",
       resourceId: id,
-      before: { name: before.name, secretHint: secretHint(before.secret) },
+      before: { name: before.name, secretHint: before.secretHint },
       after: { name: row.name, secretHint: secretHint(secret) },
       ipAddress,
     });
