@@ -9,13 +9,17 @@ import { parseS3Url } from "../storage/location";
  */
 const port = z.coerce.number().int().min(1).max(65535);
 
-/** 32 bytes, as 64 hex digits or base64 (`openssl rand -base64 32`). */
-const encryptionKey = z
-  .string()
-  .refine(
-    (v) => parseEncryptionKey(v) !== null,
-    "expected a 32-byte key as 64 hex digits or base64 (generate one with `openssl rand -base64 32`)",
-  );
+/** 32 bytes, as 64 hex digits or base64 (`openssl rand -base64 32`); empty means unset. */
+const encryptionKey = z.preprocess(
+  (v) => (v === "" ? undefined : v),
+  z
+    .string()
+    .refine(
+      (v) => parseEncryptionKey(v) !== null,
+      "expected a 32-byte key as 64 hex digits or base64 (generate one with `openssl rand -base64 32`)",
+    )
+    .optional(),
+);
 
 const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
@@ -87,8 +91,8 @@ const envSchema = z.object({
     .positive()
     .default(10 * 1024 ** 3),
   DATABASE_URL: z.string().min(1).optional(),
-  MODELDECK_ENCRYPTION_KEY: encryptionKey.optional(),
-  MODELDECK_ENCRYPTION_KEY_PREVIOUS: encryptionKey.optional(),
+  MODELDECK_ENCRYPTION_KEY: encryptionKey,
+  MODELDECK_ENCRYPTION_KEY_PREVIOUS: encryptionKey,
 });
 
 /** Where artifacts and datasets live: a local directory (default) or an S3-compatible bucket. */

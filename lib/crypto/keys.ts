@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { getConfig, type AppConfig } from "../config";
+import { loadConfig, type AppConfig } from "../config";
 import {
   generateEncryptionKey,
   parseEncryptionKey,
@@ -124,7 +124,9 @@ export function describeKeySource(loaded: LoadedKeys): {
 const globalForKeys = globalThis as unknown as { modeldeckKeys?: LoadedKeys };
 
 export function getEncryptionKeys(): LoadedKeys {
-  globalForKeys.modeldeckKeys ??= loadEncryptionKeys(getConfig());
+  // Read from the environment now rather than through getConfig's cache, so a reset (after
+  // a rotation, in tests) sees the keys as they are set at that moment.
+  globalForKeys.modeldeckKeys ??= loadEncryptionKeys(loadConfig());
   return globalForKeys.modeldeckKeys;
 }
 
