@@ -30,7 +30,7 @@ type KeyConfig = Pick<AppConfig, "dataDir" | "encryption">;
 function readKeyFile(file: string): EncryptionKey | null {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readFileSync(/*turbopackIgnore: true*/ file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
@@ -51,9 +51,12 @@ function readKeyFile(file: string): EncryptionKey | null {
  * once agree on one key and none reads a half-written file.
  */
 export function writeKeyFileExclusive(file: string, key: Buffer): EncryptionKey {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(/*turbopackIgnore: true*/ path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  writeFileSync(tmp, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+  writeFileSync(/*turbopackIgnore: true*/ tmp, key.toString("base64") + "\n", {
+    mode: 0o600,
+    flag: "wx",
+  });
   chmodSync(tmp, 0o600); // the umask may have narrowed it, never widened: make it exact
   try {
     linkSync(tmp, file);
@@ -74,8 +77,10 @@ export function loadEncryptionKeys(config: KeyConfig): LoadedKeys {
     const previous = previousKey ? [toEncryptionKey(parseEncryptionKey(previousKey)!)] : [];
     return { box: new SecretBox(current, previous), source: { kind: "env" } };
   }
-  const file = path.join(config.dataDir, KEY_FILE);
-  const previousPath = path.join(config.dataDir, PREVIOUS_KEY_FILE);
+  // turbopackIgnore: runtime files from configuration, not files of the build (else the Next
+  // build traces the whole project).
+  const file = path.join(/*turbopackIgnore: true*/ config.dataDir, KEY_FILE);
+  const previousPath = path.join(/*turbopackIgnore: true*/ config.dataDir, PREVIOUS_KEY_FILE);
   let current = readKeyFile(file);
   let generated = false;
   if (!current) {

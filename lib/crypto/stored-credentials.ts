@@ -11,6 +11,7 @@ import { isSealed, type SecretBox } from "./secret-box";
  */
 export const CREDENTIAL_PURPOSE = {
   webhookSecret: "webhook.secret",
+  authSecret: "instance.auth_secret",
 } as const;
 
 type StoredCredential = {
@@ -19,10 +20,20 @@ type StoredCredential = {
   idColumn: string;
   column: string;
   purpose: string;
+  /** SQL condition picking the credential rows of a table that holds other rows too. */
+  rows?: string;
 };
 
 export const STORED_CREDENTIALS: readonly StoredCredential[] = [
   { table: "webhook", idColumn: "id", column: "secret", purpose: CREDENTIAL_PURPOSE.webhookSecret },
+  // The generated session secret (lib/system/instance.ts); it also derives serving's "try it" key.
+  {
+    table: "instance_setting",
+    idColumn: "key",
+    column: "value",
+    purpose: CREDENTIAL_PURPOSE.authSecret,
+    rows: `"key" = 'auth_secret'`,
+  },
 ];
 
 type Row = { id: string; value: string };
@@ -30,7 +41,7 @@ type Row = { id: string; value: string };
 async function lockRows(tx: Prisma.TransactionClient, c: StoredCredential): Promise<Row[]> {
   return tx.$queryRawUnsafe<Row[]>(
     `SELECT "${c.idColumn}"::text AS id, "${c.column}" AS value FROM "${c.table}"
-      WHERE "${c.column}" IS NOT NULL ORDER BY "${c.idColumn}" FOR UPDATE`,
+      WHERE "${c.column}" IS NOT NULL${c.rows ? ` AND ${c.rows}` : ""} ORDER BY "${c.idColumn}" FOR UPDATE`,
   );
 }
 

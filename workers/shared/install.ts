@@ -29,10 +29,10 @@ export async function provisionInstallation(
   log: Logger,
   opts: { seedDemo: boolean },
 ): Promise<Installed> {
-  const secret = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
   const keys = loadEncryptionKeys(config);
   const notice = describeKeySource(keys);
   log[notice.level](notice.fields, notice.message);
+  const secret = await ensureAuthSecret(db, process.env.MODELDECK_SECRET);
   const sealing = await sealClearCredentials(db, keys.box);
   if (sealing.sealed > 0) log.info(sealing, "stored credentials sealed with the encryption key");
   const admin = await ensureInitialAdmin(db, {

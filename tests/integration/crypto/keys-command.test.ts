@@ -31,6 +31,7 @@ describe("modeldeck keys rotate", () => {
         MODELDECK_DATA_DIR: dataDir,
         MODELDECK_ENCRYPTION_KEY: undefined,
         MODELDECK_ENCRYPTION_KEY_PREVIOUS: undefined,
+        MODELDECK_SECRET: undefined,
       };
       const migrate = startRole("migrate", env);
       expect(await migrate.exited, migrate.output()).toBe(0);
@@ -56,7 +57,8 @@ describe("modeldeck keys rotate", () => {
       const firstKey = readFileSync(keyFile, "utf8");
       const rotate = startRole("keys rotate", env);
       expect(await rotate.exited, rotate.output()).toBe(0);
-      expect(rotate.output()).toMatch(/0 sealed from clear, 1 re-sealed/);
+      // The webhook secret and the generated session secret.
+      expect(rotate.output()).toMatch(/0 sealed from clear, 2 re-sealed/);
       expect(readFileSync(path.join(dataDir, "encryption.previous.key"), "utf8")).toBe(firstKey);
       expect(readFileSync(keyFile, "utf8")).not.toBe(firstKey);
       const resealed = await secretColumn();
