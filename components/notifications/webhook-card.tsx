@@ -60,6 +60,7 @@ const errorClassLabel: Record<DeliveryErrorClass, string> = {
   tls: "TLS",
   outbound_refused: "outbound policy",
   lost: "lost",
+  secret: "signing secret",
   network: "network",
 };
 

@@ -5,6 +5,7 @@ import { nextCookies } from "better-auth/next-js";
 import { getConfig, trustedOrigins, type AppConfig } from "../config";
 import { getPrisma } from "../db/client";
 import type { PrismaClient } from "../db/generated/client";
+import { hashingSessionTokens } from "./session-tokens";
 import { MIN_PASSWORD_LENGTH } from "./users";
 
 /** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
@@ -27,7 +28,8 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
     basePath: "/api/auth",
     secret,
     trustedOrigins: trustedOrigins(config),
-    database: prismaAdapter(prisma, { provider: "postgresql" }),
+    // Session tokens are stored hashed (lib/auth/session-tokens.ts).
+    database: hashingSessionTokens(prismaAdapter(prisma, { provider: "postgresql" })),
     emailAndPassword: {
       enabled: true,
       disableSignUp: true,
@@ -69,6 +71,11 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
       "/reset-password",
       "/send-verification-email",
       "/verify-email",
+      // Listed sessions carry only the stored hash of their token, which these would
+      // need to hand back (sessions end by sign-out, disable or password change).
+      "/list-sessions",
+      "/revoke-session",
+      "/revoke-other-sessions",
     ],
     advanced: {
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },

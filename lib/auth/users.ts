@@ -5,6 +5,7 @@ import type { Prisma, PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, notFound } from "../api/errors";
 import { recordAudit, SYSTEM_ACTOR, type Actor } from "../audit";
 import { isRole, type Role } from "./roles";
+import { hashSessionToken } from "./session-tokens";
 
 /**
  * People who sign in. Passwords are hashed with better-auth's own scrypt (the same function
@@ -276,7 +277,9 @@ export async function changeOwnPassword(
     await tx.session.deleteMany({
       where: {
         userId: actor.id,
-        ...(input.keepSessionToken ? { token: { not: input.keepSessionToken } } : {}),
+        ...(input.keepSessionToken
+          ? { token: { not: hashSessionToken(input.keepSessionToken) } }
+          : {}),
       },
     });
     // The audit entry records that it happened, never the password or its hash.

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { parseEncryptionKey } from "../crypto/secret-box";
 import { outboundAllowEntryProblem, parseOutboundAllow } from "../net/outbound-policy";
 import { parseS3Url } from "../storage/location";
 
@@ -8,6 +9,18 @@ import { parseS3Url } from "../storage/location";
  * serving, scheduler) uses this one definition so defaults cannot drift between them.
  */
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** 32 bytes, as 64 hex digits or base64 (`openssl rand -base64 32`); empty means unset. */
+const encryptionKey = z.preprocess(
+  (v) => (v === "" ? undefined : v),
+  z
+    .string()
+    .refine(
+      (v) => parseEncryptionKey(v) !== null,
+      "expected a 32-byte key as 64 hex digits or base64 (generate one with `openssl rand -base64 32`)",
+    )
+    .optional(),
+);
 
 const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
@@ -89,6 +102,8 @@ const envSchema = z.object({
       }
     }),
   DATABASE_URL: z.string().min(1).optional(),
+  MODELDECK_ENCRYPTION_KEY: encryptionKey,
+  MODELDECK_ENCRYPTION_KEY_PREVIOUS: encryptionKey,
 });
 
 /** Where artifacts and datasets live: a local directory (default) or an S3-compatible bucket. */
@@ -120,6 +135,8 @@ export type AppConfig = {
   /** Largest model file an upload may carry (default 2 GiB). */
   maxUploadBytes: number;
   databaseUrl: string | undefined;
+  /** Keys that seal stored credentials (lib/crypto); unset: a generated key file in dataDir. */
+  encryption: { key: string | undefined; previousKey: string | undefined };
   artifacts: {
     store: ArtifactStoreConfig;
     /** Local copies of remote artifacts for readers that need a file (unused by a local store). */
@@ -190,6 +207,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: MODELDECK_ROLLUP_RETENTION_DAYS must be at least MODELDECK_PREDICTION_LOG_RETENTION_DAYS",
     );
   }
+  if (e.MODELDECK_ENCRYPTION_KEY_PREVIOUS && !e.MODELDECK_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      "Invalid configuration: MODELDECK_ENCRYPTION_KEY_PREVIOUS is only read with MODELDECK_ENCRYPTION_KEY (the new key); see docs/security.md",
+    );
+  }
   const [max, windowSeconds] = e.MODELDECK_SIGNIN_RATE_LIMIT.split("/").map(Number) as [
     number,
     number,
@@ -224,6 +246,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
     maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,
+    encryption: {
+      key: e.MODELDECK_ENCRYPTION_KEY,
+      previousKey: e.MODELDECK_ENCRYPTION_KEY_PREVIOUS,
+    },
     artifacts: {
       store: artifactStoreConfig(
         e.MODELDECK_ARTIFACT_STORE,

@@ -117,6 +117,22 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "Signs sessions (≥ 32 characters); every web replica shares it.",
   },
   {
+    name: "MODELDECK_ENCRYPTION_KEY",
+    roles: ALL,
+    default: "(generated into MODELDECK_DATA_DIR/encryption.key)",
+    secret: true,
+    description:
+      "Seals stored credentials such as webhook secrets (AES-256-GCM): 32 bytes, base64 or hex (`openssl rand -base64 32`). Every replica needs the same key; back it up apart from the database.",
+  },
+  {
+    name: "MODELDECK_ENCRYPTION_KEY_PREVIOUS",
+    roles: ALL,
+    default: "(none)",
+    secret: true,
+    description:
+      "During a key rotation only: the key being replaced, still accepted for reading until `modeldeck keys rotate` has re-sealed every value.",
+  },
+  {
     name: "MODELDECK_ADMIN_EMAIL",
     roles: ["migrate"],
     default: "admin@modeldeck.local",

@@ -14,6 +14,7 @@ import {
 } from "./queue";
 import { retryDelayMs, type WebhookSettings } from "./settings";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from "./signature";
+import { openWebhookSecret } from "./stored-secret";
 
 /**
  * The webhook worker, started by every scheduler process (workers/scheduler/main.ts). It
@@ -154,13 +155,27 @@ export async function attemptDelivery(
   const startedAt = new Date();
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
+  let signature: string;
+  try {
+    signature = signatureHeader(openWebhookSecret(claim.secret), claim.body);
+  } catch (error) {
+    // Nothing is sent unsigned: the attempt fails with the reason (e.g. the key is missing).
+    const message = `Could not read the webhook's signing secret: ${(error as Error).message}`;
+    return {
+      startedAt,
+      durationMs: elapsed(),
+      statusCode: null,
+      errorClass: "secret",
+      error: message,
+    };
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     // Scheme, credentials and an IP-literal host are judged here; a name is judged by the
     // policy's lookup hook on the addresses the socket then connects to (DNS rebinding).
     const { url } = policy.checkUrlSyntax(claim.url);
-    const statusCode = await post(url, claim, policy, controller.signal);
+    const statusCode = await post(url, claim, signature, policy, controller.signal);
     const durationMs = elapsed();
     if (statusCode >= 200 && statusCode < 300) {
       return { startedAt, durationMs, statusCode, errorClass: null, error: null };
@@ -217,7 +232,8 @@ export async function attemptDelivery(
  */
 function post(
   url: URL,
-  claim: Pick<ClaimedDelivery, "id" | "eventType" | "body" | "secret">,
+  claim: Pick<ClaimedDelivery, "id" | "eventType" | "body">,
+  signature: string,
   policy: OutboundPolicy,
   signal: AbortSignal,
 ): Promise<number> {
@@ -237,7 +253,7 @@ function post(
           "user-agent": USER_AGENT,
           [EVENT_HEADER]: claim.eventType,
           [DELIVERY_HEADER]: claim.id,
-          [SIGNATURE_HEADER]: signatureHeader(claim.secret, claim.body),
+          [SIGNATURE_HEADER]: signature,
         },
       },
       (response) => {

@@ -42,6 +42,8 @@ export const DELIVERY_ERROR_CLASSES = [
   "outbound_refused",
   /** The scheduler making the attempt stopped before it finished. */
   "lost",
+  /** The webhook's signing secret could not be opened (e.g. the encryption key is missing): nothing was sent. */
+  "secret",
   /** Any other network failure. */
   "network",
 ] as const;

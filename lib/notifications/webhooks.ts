@@ -8,6 +8,7 @@ import { SUBSCRIBABLE_EVENT_TYPES, type NotificationEventType } from "./event-ty
 import { envelopeFor, queueDeliveries } from "./events";
 import type { DeliveryErrorClass } from "./queue";
 import { generateWebhookSecret, WEBHOOK_SECRET_PREFIX } from "./signature";
+import { sealWebhookSecret } from "./stored-secret";
 
 /**
  * Webhooks: where notifications go. Managing them is for admins (the secret and the URL, which
@@ -163,7 +164,7 @@ function toView(row: WebhookRow): WebhookView {
     url: row.url,
     events: row.events,
     enabled: row.enabled,
-    secretHint: secretHint(row.secret),
+    secretHint: row.secretHint,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     createdBy: row.createdByLabel,
@@ -216,7 +217,8 @@ export async function createWebhook(
     const row = await tx.webhook.create({
       data: {
         ...data,
-        secret,
+        secret: sealWebhookSecret(secret),
+        secretHint: secretHint(secret),
         createdByType: actor.type,
         createdById: actor.id ?? null,
         createdByLabel: actor.label,
@@ -294,7 +296,7 @@ export async function rotateWebhookSecret(
     const before = await lockWebhook(tx, id);
     const row = await tx.webhook.update({
       where: { id },
-      data: { secret },
+      data: { secret: sealWebhookSecret(secret), secretHint: secretHint(secret) },
       include: lastDeliveryInclude,
     });
     await recordAudit(tx, {
@@ -302,7 +304,7 @@ export async function rotateWebhookSecret(
       action: "webhook.rotate_secret",
       resourceType: "webhook",
       resourceId: id,
-      before: { name: before.name, secretHint: secretHint(before.secret) },
+      before: { name: before.name, secretHint: before.secretHint },
       after: { name: row.name, secretHint: secretHint(secret) },
       ipAddress,
     });

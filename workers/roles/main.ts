@@ -24,12 +24,14 @@ const ENTRIES: Record<Exclude<Role, "migrate">, string> = {
 };
 
 const USAGE = `usage: modeldeck <${ROLES.join("|")}|start>
+       modeldeck keys rotate
 
   web        dashboard and management API (MODELDECK_WEB_PORT)
   serving    inference data plane (MODELDECK_SERVING_PORT; gRPC on MODELDECK_GRPC_PORT)
   scheduler  refresh jobs, alerts, retention, webhooks
   migrate    apply database migrations and install-time provisioning, then exit
   start      all of them under one supervisor, as \`npm start\` (embedded database by default)
+  keys rotate  re-seal every stored credential under a new encryption key (docs/security.md)
 
 Every role but start needs DATABASE_URL.`;
 
@@ -101,10 +103,51 @@ async function migrate(config: AppConfig, url: string, log: Logger): Promise<voi
   }
 }
 
+async function rotateKeys(config: AppConfig, log: Logger): Promise<void> {
+  const { rotateEncryptionKey } = await import("../../lib/crypto/rotation");
+  const { disconnectPrisma, getPrisma } = await import("../../lib/db/client");
+  try {
+    const report = await rotateEncryptionKey(getPrisma(), config);
+    log.info(report, "encryption key rotated");
+    const lines = [
+      `Every stored credential is sealed with key ${report.keyId} (${report.sealed} sealed from clear, ${report.resealed} re-sealed, ${report.unchanged} already current).`,
+    ];
+    if (report.source === "env") {
+      lines.push(
+        "Remove MODELDECK_ENCRYPTION_KEY_PREVIOUS from every process and restart them; destroy the old key once backups made before this rotation have expired.",
+      );
+    } else {
+      lines.push(
+        `The key file holds the new key: back it up now. The previous key (${report.previousKeyId}) stays in ${report.previousKeyFile} until the next rotation; restart the running processes so they seal with the new key.`,
+      );
+    }
+    process.stdout.write(lines.join("\n") + "\n");
+  } finally {
+    await disconnectPrisma();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [role, ...rest] = argv;
   if (role === "-h" || role === "--help" || role === "help") {
     process.stdout.write(USAGE + "\n");
+    process.exit(0);
+  }
+  if (role === "keys") {
+    if (rest.length !== 1 || rest[0] !== "rotate") refuse(USAGE);
+    let config: AppConfig;
+    try {
+      config = loadConfig();
+    } catch (error) {
+      if (error instanceof ConfigError) refuse(error.message);
+      throw error;
+    }
+    if (!config.databaseUrl) {
+      refuse(
+        "DATABASE_URL is not set. `modeldeck keys rotate` re-seals the credentials stored in the database: point DATABASE_URL at it (see docs/security.md for the embedded database).",
+      );
+    }
+    await rotateKeys(config, createLogger("keys"));
     process.exit(0);
   }
   if (!role || !(ROLES as readonly string[]).includes(role) || rest.length > 0) {
@@ -145,6 +188,12 @@ async function main(argv: string[]): Promise<void> {
   // Without it, web reads the secret from the database once it is ready (workers/web/main.ts).
   if (secret && !process.env.BETTER_AUTH_SECRET) process.env.BETTER_AUTH_SECRET = secret;
   if (role !== "web") await waitForMigrations(url, log);
+  if (!config.encryption.key) {
+    log.warn(
+      { keyFile: path.join(config.dataDir, "encryption.key") },
+      "MODELDECK_ENCRYPTION_KEY is not set: this process seals and opens stored credentials with the key file in MODELDECK_DATA_DIR. Every replica and the migrate job must use the same key: set MODELDECK_ENCRYPTION_KEY from a Secret (docs/security.md).",
+    );
+  }
   log.info({ role }, "starting");
   await import(ENTRIES[role as keyof typeof ENTRIES]);
 }

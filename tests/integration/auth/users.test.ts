@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../../lib/api/errors";
 import { SYSTEM_ACTOR, type Actor } from "../../../lib/audit";
 import type { Role } from "../../../lib/auth/roles";
+import { hashSessionToken } from "../../../lib/auth/session-tokens";
 import {
   changeOwnPassword,
   createUser,
@@ -45,16 +46,19 @@ describe("lib/auth/users", () => {
     return { id, email, actor: { type: "user", id, label: email } };
   }
 
+  /** A session as better-auth stores it: the row keeps the token's hash, the cookie the token. */
   async function seedSession(userId: string, updatedAt?: Date) {
-    return db.client.session.create({
+    const cookieToken = randomUUID();
+    const row = await db.client.session.create({
       data: {
         id: randomUUID(),
         userId,
-        token: randomUUID(),
+        token: hashSessionToken(cookieToken),
         expiresAt: new Date(Date.now() + 3600_000),
         ...(updatedAt ? { updatedAt } : {}),
       },
     });
+    return { ...row, cookieToken };
   }
 
   const auditRows = () => db.client.auditEntry.findMany({ orderBy: { id: "asc" } });
@@ -487,7 +491,7 @@ describe("lib/auth/users", () => {
       await changeOwnPassword(db.client, actor, {
         currentPassword: "first-password-1",
         newPassword: "second-password-2",
-        keepSessionToken: keep.token,
+        keepSessionToken: keep.cookieToken,
       });
       const hash = (await db.client.account.findFirstOrThrow({ where: { userId: user.id } }))
         .password!;

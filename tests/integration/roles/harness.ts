@@ -24,7 +24,8 @@ export function startRole(role: string, env: Record<string, string | undefined>)
     if (v === undefined) delete merged[k];
     else merged[k] = v;
   }
-  const child = spawn(path.join(repoRoot, "bin/modeldeck"), role ? [role] : [], {
+  // "keys rotate": a command with its arguments.
+  const child = spawn(path.join(repoRoot, "bin/modeldeck"), role ? role.split(" ") : [], {
     cwd: repoRoot,
     env: merged,
     stdio: ["ignore", "pipe", "pipe"],

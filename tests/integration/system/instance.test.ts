@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { openSecret } from "../../../lib/crypto/keys";
+import { CREDENTIAL_PURPOSE } from "../../../lib/crypto/stored-credentials";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { ensureAuthSecret } from "../../../lib/system/instance";
 import { createTestPrisma, useTestDatabase } from "../helpers/db";
@@ -21,7 +23,11 @@ describe("ensureAuthSecret", () => {
     const first = await ensureAuthSecret(db.client);
     expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 bits, base64url
     const stored = await storedSecrets();
-    expect(stored.map((r) => r.value)).toEqual([first]);
+    expect(stored).toHaveLength(1);
+    // Sealed with the encryption key, never in clear.
+    expect(stored[0]!.value).toMatch(/^v1:/);
+    expect(stored[0]!.value).not.toContain(first);
+    expect(openSecret(stored[0]!.value, CREDENTIAL_PURPOSE.authSecret)).toBe(first);
 
     expect(await ensureAuthSecret(db.client)).toBe(first);
     expect(await ensureAuthSecret(newClient())).toBe(first); // another replica
@@ -36,7 +42,10 @@ describe("ensureAuthSecret", () => {
       clients.flatMap((c) => [ensureAuthSecret(c), ensureAuthSecret(c)]),
     );
     expect(new Set(secrets).size).toBe(1);
-    expect((await storedSecrets()).map((r) => r.value)).toEqual([secrets[0]]);
+    const stored = (await storedSecrets()).map((r) =>
+      openSecret(r.value, CREDENTIAL_PURPOSE.authSecret),
+    );
+    expect(stored).toEqual([secrets[0]]);
   });
 
   it("uses MODELDECK_SECRET when given, without touching the database", async () => {
