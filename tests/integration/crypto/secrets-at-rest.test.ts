@@ -39,6 +39,10 @@ import { useTestDatabase } from "../helpers/db";
  */
 
 const ADMIN: Actor = { type: "system", label: "secrets-test" };
+
+// The webhook receiver listens on loopback, which the outbound-request policy refuses by
+// default: admit it deliberately, as an operator would an internal receiver.
+process.env.MODELDECK_OUTBOUND_ALLOW = "127.0.0.1";
 const COOKIE = "better-auth.session_token";
 const EMAIL = "owner@example.com";
 const PASSWORD = "correct-horse-battery";

@@ -1,3 +1,4 @@
+import { sealWebhookSecret } from "../../../lib/notifications/stored-secret";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -230,7 +231,7 @@ describe("the outbound-request policy on webhooks", () => {
       data: {
         name: "rebinding",
         url: `http://rebind.test:${inside.port}/hook`,
-        secret: "whsec_test",
+        secret: sealWebhookSecret("whsec_test"),
         events: ["alias.moved"],
         createdByType: "system",
         createdByLabel: "test",
