@@ -41,7 +41,7 @@ beforeAll(async () => {
   await createClassifier(db.client, store, MODEL, [classifierBytes(0), classifierBytes(1)], 1);
   const created = await createApiToken(db.client, SYSTEM_ACTOR, { name: "client", role: "viewer" });
   token = created.secret;
-  const verify = createCachedTokenVerifier(db.client, 200);
+  const { verify } = createCachedTokenVerifier(db.client);
   serving = await startInProcessServing({
     db: db.client,
     databaseUrl: db.url,
