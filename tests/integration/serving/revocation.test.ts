@@ -9,6 +9,7 @@ import { expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { createApiToken, revokeApiToken } from "../../../lib/auth/tokens";
 import { createUser, updateUser } from "../../../lib/auth/users";
+import { liveInstances } from "../../../lib/system/heartbeat";
 import { classifierBytes, createClassifier, oneRow, serveTestModels, storeFor } from "./harness";
 
 const fixture = serveTestModels();
@@ -71,19 +72,24 @@ function expectRefusedFrom(samples: Sample[], from: number, changeStartedAt: num
   expect(late, `answered ${late.length} of ${after.length} requests after the change`).toEqual([]);
 }
 
-/** Each worker loads the model on its own: wait until 8 connections in a row are answered. */
+/**
+ * Each worker loads the model on its own, and gets connections only once it listens: wait
+ * for both workers' heartbeats, then until five rounds of 16 connections are all answered.
+ */
 async function bothWorkersServe(url: string) {
+  while ((await liveInstances(db.client, "serving")).length < 2) await sleep(100);
   const { secret } = await createApiToken(db.client, SYSTEM_ACTOR, {
     name: "warm",
     role: "viewer",
   });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const answers = await Promise.all(Array.from({ length: 8 }, () => infer(url, secret)));
-    if (answers.every((status) => status === 200)) return;
-    await sleep(100);
+  const deadline = Date.now() + 60_000;
+  let rounds = 0;
+  while (rounds < 5) {
+    if (Date.now() > deadline) throw new Error("the workers did not load the model in time");
+    const answers = await Promise.all(Array.from({ length: CLIENTS }, () => infer(url, secret)));
+    rounds = answers.every((status) => status === 200) ? rounds + 1 : 0;
+    if (rounds === 0) await sleep(200);
   }
-  throw new Error("the workers did not load the model in time");
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
