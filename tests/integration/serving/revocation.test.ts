@@ -4,38 +4,16 @@
  * while it is revoked, expires, or its creator is disabled. Every request that starts a
  * second after the change must be refused.
  */
-import http from "node:http";
 import { expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
 import { createApiToken, revokeApiToken } from "../../../lib/auth/tokens";
 import { createUser, updateUser } from "../../../lib/auth/users";
-import { liveInstances } from "../../../lib/system/heartbeat";
-import { classifierBytes, createClassifier, oneRow, serveTestModels, storeFor } from "./harness";
+import { classifierBytes, createClassifier, serveTestModels, storeFor } from "./harness";
+import { everyWorkerServes, infer, sleep } from "./load";
 
 const fixture = serveTestModels();
 const db = fixture.db;
 const CLIENTS = 16;
-const BODY = JSON.stringify(oneRow());
-
-/** One inference on a connection of its own, so node:cluster spreads them over both workers. */
-function infer(url: string, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode!));
-      },
-    );
-    req.on("error", reject);
-    req.end(BODY);
-  });
-}
 
 type Sample = { startedAt: number; status: number };
 
@@ -72,35 +50,14 @@ function expectRefusedFrom(samples: Sample[], from: number, changeStartedAt: num
   expect(late, `answered ${late.length} of ${after.length} requests after the change`).toEqual([]);
 }
 
-/**
- * Each worker loads the model on its own, and gets connections only once it listens: wait
- * for both workers' heartbeats, then until five rounds of 16 connections are all answered.
- */
-async function bothWorkersServe(url: string) {
-  while ((await liveInstances(db.client, "serving")).length < 2) await sleep(100);
-  const { secret } = await createApiToken(db.client, SYSTEM_ACTOR, {
-    name: "warm",
-    role: "viewer",
-  });
-  const deadline = Date.now() + 60_000;
-  let rounds = 0;
-  while (rounds < 5) {
-    if (Date.now() > deadline) throw new Error("the workers did not load the model in time");
-    const answers = await Promise.all(Array.from({ length: CLIENTS }, () => infer(url, secret)));
-    rounds = answers.every((status) => status === 200) ? rounds + 1 : 0;
-    if (rounds === 0) await sleep(200);
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 it("a revoked token, an expired token and a disabled creator's token are refused by both workers within 1 s", async () => {
   await createClassifier(db.client, storeFor(fixture.dataDir), "guarded", [classifierBytes(1)]);
   const proc = await fixture.spawn({
     env: { MODELDECK_SERVING_AUTH: "on", MODELDECK_SERVING_WORKERS: "2" },
   });
   const url = `${proc.url}/v2/models/guarded/infer`;
-  await bothWorkersServe(url);
+  const warm = await createApiToken(db.client, SYSTEM_ACTOR, { name: "warm", role: "viewer" });
+  await everyWorkerServes(db.client, url, warm.secret);
 
   // Revoked: 1.5 s of load to warm both workers' caches, revoke, 2 s more.
   const revoked = await createApiToken(db.client, SYSTEM_ACTOR, { name: "rev", role: "viewer" });
