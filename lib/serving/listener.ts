@@ -36,13 +36,3 @@ export function listenToServingEvents(opts: {
     },
   });
 }
-
-/** The registry's model events only (instances that check no tokens, tests). */
-export function listenToModelEvents(opts: {
-  connectionString: string;
-  log: Logger;
-  onEvent: (event: ModelEvent) => void;
-  onConnected: () => void;
-}): ChannelListener {
-  return listenToServingEvents({ ...opts, onModelEvent: opts.onEvent });
-}
