@@ -3,6 +3,7 @@ import { isUniqueViolation } from "../db/errors";
 import type { PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, forbidden, notFound } from "../api/errors";
 import { recordAudit, type Actor } from "../audit";
+import { notifyAuthEvent, type AuthEvent } from "./events";
 import { isRole, roleRank, type Role } from "./roles";
 
 /**
@@ -131,6 +132,8 @@ export async function createApiToken(
       },
       ipAddress,
     });
+    // Token caches may hold a recent "unknown" answer for this secret: let them forget it.
+    await notifyAuthEvent(tx, { kind: "token", tokenId: row.id, change: "created" });
     return { token, secret };
   });
   // Two writers with the same chosen secret at once (replicas registering the bootstrap token):
@@ -167,6 +170,7 @@ export async function revokeApiToken(
       after: { name: row.name, status: "revoked" },
       ipAddress,
     });
+    await notifyAuthEvent(tx, { kind: "token", tokenId: id, change: "revoked" });
     return toView(row);
   });
 }
@@ -181,28 +185,71 @@ export async function listApiTokens(db: PrismaClient): Promise<ApiTokenView[]> {
 
 export type VerifiedToken = { id: string; name: string; role: Role };
 
+/** A verified token with what a cache needs to judge it later without the database. */
+export type ActiveToken = VerifiedToken & {
+  /** Epoch ms from which the token is refused; null when it never expires. */
+  expiresAt: number | null;
+  /** The user whose changes (disable, role) reach this token; null for system tokens. */
+  createdById: string | null;
+};
+
 /**
- * Resolves a presented secret to an active token, or null (unknown, expired or revoked are
- * indistinguishable to the caller on purpose).
+ * The one rule for whether a presented secret is good: a known token, neither revoked nor
+ * expired, whose creator (if a person) is enabled. A token acts with its own role, capped at
+ * its creator's current role, so demoting a person also demotes the tokens they made.
+ */
+async function findActiveToken(
+  db: PrismaClient,
+  secret: string,
+): Promise<{ token: ActiveToken; lastUsedAt: Date | null } | null> {
+  if (!looksLikeToken(secret)) return null;
+  const row = await db.apiToken.findUnique({
+    where: { secretHash: hashTokenSecret(secret) },
+    include: { createdBy: { select: { role: true, banned: true } } },
+  });
+  if (!row || tokenStatus(row) !== "active" || !isRole(row.role)) return null;
+  let role: Role = row.role;
+  if (row.createdBy) {
+    if (row.createdBy.banned || !isRole(row.createdBy.role)) return null;
+    if (roleRank(row.createdBy.role) < roleRank(role)) role = row.createdBy.role;
+  }
+  const token = {
+    id: row.id,
+    name: row.name,
+    role,
+    expiresAt: row.expiresAt?.getTime() ?? null,
+    createdById: row.createdById,
+  };
+  return { token, lastUsedAt: row.lastUsedAt };
+}
+
+/** Records that a token was used, at most once per LAST_USED_RESOLUTION_MS. */
+async function touchLastUsed(db: PrismaClient, id: string, now = Date.now()): Promise<void> {
+  await db.apiToken.updateMany({
+    where: {
+      id,
+      OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_RESOLUTION_MS) } }],
+    },
+    data: { lastUsedAt: new Date(now) },
+  });
+}
+
+/**
+ * Resolves a presented secret to an active token, or null (unknown, expired, revoked or
+ * belonging to a disabled person are indistinguishable to the caller on purpose).
  */
 export async function verifyApiToken(
   db: PrismaClient,
   secret: string,
 ): Promise<VerifiedToken | null> {
-  if (!looksLikeToken(secret)) return null;
-  const row = await db.apiToken.findUnique({ where: { secretHash: hashTokenSecret(secret) } });
-  if (!row || tokenStatus(row) !== "active" || !isRole(row.role)) return null;
+  const found = await findActiveToken(db, secret);
+  if (!found) return null;
+  const { token, lastUsedAt } = found;
   const now = Date.now();
-  if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.apiToken.updateMany({
-      where: {
-        id: row.id,
-        OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_RESOLUTION_MS) } }],
-      },
-      data: { lastUsedAt: new Date(now) },
-    });
+  if (!lastUsedAt || now - lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await touchLastUsed(db, token.id, now);
   }
-  return { id: row.id, name: row.name, role: row.role };
+  return { id: token.id, name: token.name, role: token.role };
 }
 
 /**
@@ -229,42 +276,183 @@ export async function registerBootstrapToken(db: PrismaClient, secret: string, a
   }
 }
 
+export type CachedTokenVerifierOptions = {
+  /** Known tokens held at most; past it the least recently added is forgotten. */
+  maxEntries?: number;
+  /** How long an "unknown token" answer is reused (a client retrying a bad token). */
+  refusedTtlMs?: number;
+  /** "Unknown token" answers held at most. */
+  maxRefused?: number;
+  onError?: (error: unknown) => void;
+};
+
+export type CachedTokenVerifier = {
+  /**
+   * The token behind a secret, or null. A known token is answered synchronously from
+   * memory (no database, no promise) until it expires or an invalidation drops it.
+   */
+  verify(secret: string): ActiveToken | null | Promise<ActiveToken | null>;
+  /** Drops what an auth event changed (lib/auth/events.ts). */
+  invalidate(event: AuthEvent): void;
+  /**
+   * After the notification connection (re)connects: events sent meanwhile are lost, so every
+   * cached token is looked up again in the background. Requests keep being answered from the
+   * cache meanwhile; a token found no longer valid is dropped.
+   */
+  resync(): Promise<void>;
+  readonly size: number;
+};
+
 /**
- * A verifier for hot paths (the serving process): remembers answers briefly so a client
- * sending thousands of requests costs one database lookup per `ttlMs`. A revoked token is
- * refused at the latest `ttlMs` after revocation.
+ * A verifier for hot paths (the serving process). A known token's answer is kept until its
+ * `expiresAt` (checked on every request, so it is refused from that instant) or until an
+ * auth event (revoke, creator disabled or demoted) drops it; there is no TTL re-check, so a
+ * known client's requests never wait for the database, not even during an outage. An
+ * unknown secret costs one lookup; that "no" is reused briefly (bounded), and forgotten when
+ * a token is created.
  */
-export function createCachedTokenVerifier(db: PrismaClient, ttlMs = 5_000, maxEntries = 10_000) {
-  const cache = new Map<string, { value: VerifiedToken | null; until: number }>();
-  // Concurrent misses for one token (64 clients starting at once) share one lookup.
-  const pending = new Map<string, Promise<VerifiedToken | null>>();
-  const lookUp = async (secret: string): Promise<VerifiedToken | null> => {
-    const hit = cache.get(secret);
-    let value: VerifiedToken | null;
-    try {
-      value = await verifyApiToken(db, secret);
-    } catch (error) {
-      // The database is unreachable: a token it vouched for recently stays good meanwhile, so
-      // the data plane keeps answering known clients through a database outage.
-      if (hit) return hit.value;
-      throw error;
-    }
-    if (cache.size >= maxEntries) cache.clear();
-    cache.set(secret, { value, until: Date.now() + ttlMs });
-    return value;
-  };
+export function createCachedTokenVerifier(
+  db: PrismaClient,
+  opts: CachedTokenVerifierOptions = {},
+): CachedTokenVerifier {
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const refusedTtlMs = opts.refusedTtlMs ?? 1_000;
+  const maxRefused = opts.maxRefused ?? 10_000;
+  type Entry = { token: ActiveToken; notAfter: number; touchAfter: number };
   // Keyed by the secret itself, not its hash: hashing every request showed up in profiles,
   // and this map lives only in the memory of the process that was sent the secret anyway.
-  // A cached answer is returned as is, not as a promise: the serving path then goes on
-  // without waiting a microtask turn per request.
-  return function verify(secret: string): VerifiedToken | null | Promise<VerifiedToken | null> {
-    const hit = cache.get(secret);
-    if (hit && hit.until > Date.now()) return hit.value;
+  const known = new Map<string, Entry>();
+  const refused = new Map<string, number>();
+  // Concurrent misses for one token (64 clients starting at once) share one lookup.
+  const pending = new Map<string, Promise<ActiveToken | null>>();
+  // Bumped by every invalidation: a lookup that read the database before an invalidation
+  // arrived may carry what it invalidated, so its answer is used once but not kept.
+  let generation = 0;
+  let resyncing: Promise<void> | null = null;
+  let resyncAgain = false;
+
+  const remember = (secret: string, token: ActiveToken, now: number) => {
+    if (!known.has(secret) && known.size >= maxEntries) {
+      known.delete(known.keys().next().value!);
+    }
+    known.set(secret, {
+      token,
+      notAfter: token.expiresAt ?? Number.POSITIVE_INFINITY,
+      touchAfter: now + LAST_USED_RESOLUTION_MS,
+    });
+  };
+
+  const lookUp = async (secret: string): Promise<ActiveToken | null> => {
+    const startedAt = generation;
+    const found = await findActiveToken(db, secret);
+    const now = Date.now();
+    if (
+      found &&
+      (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS)
+    ) {
+      touch(found.token.id, now);
+    }
+    if (generation !== startedAt) return found?.token ?? null;
+    if (found) {
+      refused.delete(secret);
+      remember(secret, found.token, now);
+    } else {
+      if (refused.size >= maxRefused) refused.clear();
+      refused.set(secret, now + refusedTtlMs);
+    }
+    return found?.token ?? null;
+  };
+
+  // lastUsedAt is kept off the request path: written in the background, its failure ignored.
+  const touch = (id: string, now: number) => {
+    touchLastUsed(db, id, now).catch((error: unknown) => opts.onError?.(error));
+  };
+
+  const verify = (secret: string): ActiveToken | null | Promise<ActiveToken | null> => {
+    const hit = known.get(secret);
+    if (hit !== undefined) {
+      const now = Date.now();
+      if (now < hit.notAfter) {
+        if (now >= hit.touchAfter) {
+          hit.touchAfter = now + LAST_USED_RESOLUTION_MS;
+          touch(hit.token.id, now);
+        }
+        return hit.token;
+      }
+      known.delete(secret);
+      return null;
+    }
+    const refusedUntil = refused.get(secret);
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > Date.now()) return null;
+      refused.delete(secret);
+    }
     let lookup = pending.get(secret);
     if (!lookup) {
       lookup = lookUp(secret).finally(() => pending.delete(secret));
       pending.set(secret, lookup);
     }
     return lookup;
+  };
+
+  const invalidate = (event: AuthEvent) => {
+    generation++;
+    // A new token or an enabled person may turn a recent "no" into a "yes".
+    if (event.change === "created" || event.change === "enabled") {
+      refused.clear();
+    }
+    if (event.kind === "token") {
+      for (const [secret, entry] of known)
+        if (entry.token.id === event.tokenId) known.delete(secret);
+    } else {
+      for (const [secret, entry] of known) {
+        if (entry.token.createdById === event.userId) known.delete(secret);
+      }
+    }
+  };
+
+  const resyncOnce = async () => {
+    generation++;
+    refused.clear();
+    for (const [secret, entry] of [...known]) {
+      let found: Awaited<ReturnType<typeof findActiveToken>>;
+      try {
+        found = await findActiveToken(db, secret);
+      } catch (error) {
+        opts.onError?.(error);
+        return; // the database went away again: the next reconnect resyncs
+      }
+      // Dropped meanwhile (an event for it arrived, or it expired): nothing to correct.
+      if (known.get(secret) !== entry) continue;
+      if (!found) {
+        known.delete(secret);
+        continue;
+      }
+      entry.token = found.token;
+      entry.notAfter = found.token.expiresAt ?? Number.POSITIVE_INFINITY;
+    }
+  };
+
+  const resync = (): Promise<void> => {
+    if (resyncing) {
+      resyncAgain = true;
+      return resyncing;
+    }
+    resyncing = (async () => {
+      do {
+        resyncAgain = false;
+        await resyncOnce();
+      } while (resyncAgain);
+    })().finally(() => (resyncing = null));
+    return resyncing;
+  };
+
+  return {
+    verify,
+    invalidate,
+    resync,
+    get size() {
+      return known.size;
+    },
   };
 }

@@ -4,6 +4,7 @@ import { isUniqueViolation } from "../db/errors";
 import type { Prisma, PrismaClient } from "../db/generated/client";
 import { ApiError, conflict, notFound } from "../api/errors";
 import { recordAudit, SYSTEM_ACTOR, type Actor } from "../audit";
+import { notifyAuthEvent } from "./events";
 import { isRole, type Role } from "./roles";
 import { hashSessionToken } from "./session-tokens";
 
@@ -192,6 +193,14 @@ export async function updateUser(
         after: { email: after.email, name: after.name, role: after.role, disabled: after.disabled },
         ipAddress,
       });
+      // The tokens this person created follow them (lib/auth/tokens.ts): token caches drop them.
+      if (after.disabled !== prev.disabled) {
+        const change = after.disabled ? "disabled" : "enabled";
+        await notifyAuthEvent(tx, { kind: "user", userId: id, change });
+      }
+      if (after.role !== prev.role) {
+        await notifyAuthEvent(tx, { kind: "user", userId: id, change: "role" });
+      }
       return after;
     },
     { isolationLevel: "ReadCommitted" },

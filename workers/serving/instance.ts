@@ -9,7 +9,7 @@ import { joinPendingFeedback } from "../../lib/monitoring/feedback";
 import { isTryItKey, tryItKey } from "../../lib/serving/internal-key";
 import { drainGrpcServer, startGrpcServer } from "../../lib/serving/grpc/server";
 import { createGrpcInferenceService } from "../../lib/serving/grpc/service";
-import { listenToModelEvents } from "../../lib/serving/listener";
+import { listenToServingEvents } from "../../lib/serving/listener";
 import { createServingMetrics } from "../../lib/serving/metrics";
 import { postgresPredictionSink, PredictionLogWriter } from "../../lib/serving/prediction-log";
 import { ModelRouter } from "../../lib/serving/router";
@@ -64,9 +64,17 @@ const predictionLog = predictionSink
   : null;
 predictionLog?.start();
 
+// Each instance (each cluster worker too) keeps its own token cache and hears the auth
+// events on its own notification connection, the one it already holds for model events: no
+// relay through the primary to fail or lag, and a worker restarted alone resyncs alone.
+const tokenCache = config.serving.authRequired
+  ? createCachedTokenVerifier(db, {
+      onError: (error) => log.warn({ err: error }, "token bookkeeping failed; will retry"),
+    })
+  : null;
 let authorize: ((token: string) => boolean | Promise<boolean>) | null = null;
-if (config.serving.authRequired) {
-  const verifyToken = createCachedTokenVerifier(db);
+if (tokenCache) {
+  const verifyToken = tokenCache.verify;
   const internalKey = tryItKey(
     process.env.BETTER_AUTH_SECRET ?? (await ensureAuthSecret(db, process.env.MODELDECK_SECRET)),
   );
@@ -85,10 +93,16 @@ const reconcileAll = (why: string) =>
       log.warn({ err: error, why }, "could not read the registry; will retry"),
     );
 
-const listener = listenToModelEvents({
+const listener = listenToServingEvents({
   connectionString: process.env.DATABASE_URL!,
   log,
-  onEvent: (event) => {
+  onAuthEvent: tokenCache
+    ? (event) => {
+        log.debug({ event }, "auth event");
+        tokenCache.invalidate(event);
+      }
+    : undefined,
+  onModelEvent: (event) => {
     log.debug({ event }, "model event");
     void router
       .reconcileModel(event.model)
@@ -96,7 +110,12 @@ const listener = listenToModelEvents({
   },
   // Also the first connection: the initial load happens once LISTEN is in place, so no
   // promotion can slip between reading the registry and hearing about changes.
-  onConnected: () => void reconcileAll("listener connected"),
+  // After a reconnect, cached tokens are re-checked in the background (revocations may have
+  // been missed); requests keep being answered from the cache meanwhile.
+  onConnected: () => {
+    void reconcileAll("listener connected");
+    void tokenCache?.resync();
+  },
 });
 const periodic = setInterval(
   () => void reconcileAll("periodic"),

@@ -184,7 +184,8 @@ export const revokeToken = defineContract({
   path: "/api/v1/tokens/{id}",
   operationId: "revokeToken",
   summary: "Revoke an API token",
-  description: "Takes effect immediately. The row is kept (revoked) for the audit trail.",
+  description:
+    "Takes effect at once on this API and within about a second on every serving instance (pushed through a Postgres notification). The row is kept (revoked) for the audit trail.",
   tags: ["API tokens"],
   scope: "tokens:write",
   extraErrors: { 404: "No such token.", 409: "Already revoked." },

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../../lib/api/errors";
 import { SYSTEM_ACTOR, type Actor } from "../../../lib/audit";
+import { AUTH_EVENTS_CHANNEL, parseAuthEvent, type AuthEvent } from "../../../lib/auth/events";
 import type { Role } from "../../../lib/auth/roles";
 import {
   createApiToken,
@@ -12,6 +13,9 @@ import {
   TOKEN_PREFIX,
   verifyApiToken,
 } from "../../../lib/auth/tokens";
+import { createUser, updateUser } from "../../../lib/auth/users";
+import { listenToChannel } from "../../../lib/db/listener";
+import { createLogger } from "../../../lib/log";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { adminQuery, createTestPrisma, truncateAll, useTestDatabase } from "../helpers/db";
 
@@ -372,36 +376,168 @@ describe("lib/auth/tokens", () => {
       vi.useRealTimers();
     });
 
-    it("answers from its cache within the TTL and refuses a revoked token once it has passed", async () => {
+    /** Hears the auth channel as a serving instance does; `next(n)` waits for n events. */
+    async function listenToAuthEvents() {
+      const events: AuthEvent[] = [];
+      let connected!: () => void;
+      const ready = new Promise<void>((r) => (connected = r));
+      const listener = listenToChannel({
+        connectionString: db.url,
+        channel: AUTH_EVENTS_CHANNEL,
+        log: createLogger("test", "silent"),
+        onNotification: (payload) => events.push(parseAuthEvent(payload)!),
+        onConnected: connected,
+      });
+      await ready;
+      return {
+        events,
+        /** `waitMs` short where no event is expected (it is the time allowed for one to come). */
+        async next(count: number, waitMs = 5_000): Promise<AuthEvent[]> {
+          const until = Date.now() + waitMs;
+          while (events.length < count && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          return events.splice(0, count);
+        },
+        stop: () => listener.stop(),
+      };
+    }
+
+    it("answers a known token synchronously, and drops it when its revocation is notified", async () => {
+      const auth = await listenToAuthEvents();
       const { token, secret } = await createApiToken(db.client, SYSTEM_ACTOR, {
         name: "serving",
         role: "viewer",
       });
-      // Only Date is faked: the cache's clock moves when we say so, database I/O is real.
-      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
-      const verify = createCachedTokenVerifier(db.client, 1_000);
-      const principal = { id: token.id, name: "serving", role: "viewer" };
+      expect(await auth.next(1)).toEqual([{ kind: "token", tokenId: token.id, change: "created" }]);
+      const cache = createCachedTokenVerifier(db.client);
+      expect(await cache.verify(secret)).toMatchObject({ id: token.id, role: "viewer" });
+      // From memory: a value, not a promise (the predict path goes on without a microtask).
+      expect(cache.verify(secret)).toMatchObject({ id: token.id });
 
-      expect(await verify(secret)).toEqual(principal);
       await revokeApiToken(db.client, SYSTEM_ACTOR, token.id);
-      expect(await verifyApiToken(db.client, secret)).toBeNull(); // the database says no...
-
-      vi.advanceTimersByTime(900);
-      expect(await verify(secret)).toEqual(principal); // ...the cache still says yes
-
-      vi.advanceTimersByTime(200);
-      expect(await verify(secret)).toBeNull(); // TTL passed: refused
+      const [revoked] = await auth.next(1);
+      expect(revoked).toEqual({ kind: "token", tokenId: token.id, change: "revoked" });
+      expect(cache.verify(secret)).toMatchObject({ id: token.id }); // not told yet: still cached
+      cache.invalidate(revoked!);
+      expect(await cache.verify(secret)).toBeNull();
+      await auth.stop();
     });
 
-    it("caches unknown secrets too, and looks again after the TTL", async () => {
+    it("refuses a cached token from the instant it expires, without asking the database", async () => {
+      const { token, secret } = await createApiToken(db.client, SYSTEM_ACTOR, {
+        name: "short",
+        role: "viewer",
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const cache = createCachedTokenVerifier(db.client);
+      expect(await cache.verify(secret)).toMatchObject({ name: "short" });
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.parse(token.expiresAt!) - 10 });
+      expect(cache.verify(secret)).toMatchObject({ name: "short" });
+      vi.advanceTimersByTime(10);
+      expect(cache.verify(secret)).toBeNull(); // synchronous: no lookup was needed
+    });
+
+    it("reuses an unknown-token answer briefly, and forgets it when a token is created", async () => {
       vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
-      const verify = createCachedTokenVerifier(db.client, 1_000);
+      const cache = createCachedTokenVerifier(db.client, { refusedTtlMs: 1_000 });
       const secret = generateTokenSecret();
-      expect(await verify(secret)).toBeNull();
-      await createApiToken(db.client, SYSTEM_ACTOR, { name: "late", role: "viewer", secret });
-      expect(await verify(secret)).toBeNull();
+      expect(await cache.verify(secret)).toBeNull();
+      expect(cache.verify(secret)).toBeNull(); // synchronous: the "no" is cached
+      const { token } = await createApiToken(db.client, SYSTEM_ACTOR, {
+        name: "late",
+        role: "viewer",
+        secret,
+      });
+      expect(cache.verify(secret)).toBeNull();
       vi.advanceTimersByTime(1_001);
-      expect(await verify(secret)).toMatchObject({ name: "late", role: "viewer" });
+      expect(await cache.verify(secret)).toMatchObject({ name: "late" }); // looked up again
+      const other = generateTokenSecret();
+      expect(await cache.verify(other)).toBeNull();
+      await createApiToken(db.client, SYSTEM_ACTOR, { name: "new", role: "viewer", secret: other });
+      cache.invalidate({ kind: "token", tokenId: token.id, change: "created" });
+      expect(await cache.verify(other)).toMatchObject({ name: "new" });
+    });
+
+    it("a disabled or demoted creator reaches their tokens, and the change is notified", async () => {
+      const auth = await listenToAuthEvents();
+      const { user } = await createUser(db.client, SYSTEM_ACTOR, {
+        email: "maker@example.com",
+        name: "Maker",
+        role: "operator",
+      });
+      const actor = { type: "user" as const, id: user.id, label: user.email, role: user.role };
+      const { secret } = await createApiToken(db.client, actor, { name: "ci", role: "operator" });
+      await auth.next(1);
+      const cache = createCachedTokenVerifier(db.client);
+      expect(await cache.verify(secret)).toMatchObject({ role: "operator", createdById: user.id });
+
+      await updateUser(db.client, SYSTEM_ACTOR, user.id, { role: "viewer" });
+      const [demoted] = await auth.next(1);
+      expect(demoted).toEqual({ kind: "user", userId: user.id, change: "role" });
+      cache.invalidate(demoted!);
+      expect(await cache.verify(secret)).toMatchObject({ role: "viewer" });
+      expect(await verifyApiToken(db.client, secret)).toMatchObject({ role: "viewer" });
+
+      await updateUser(db.client, SYSTEM_ACTOR, user.id, { disabled: true });
+      const [disabled] = await auth.next(1);
+      expect(disabled).toEqual({ kind: "user", userId: user.id, change: "disabled" });
+      cache.invalidate(disabled!);
+      expect(await cache.verify(secret)).toBeNull();
+      expect(await verifyApiToken(db.client, secret)).toBeNull();
+
+      await updateUser(db.client, SYSTEM_ACTOR, user.id, { disabled: false });
+      const [enabled] = await auth.next(1);
+      cache.invalidate(enabled!);
+      expect(await cache.verify(secret)).toMatchObject({ role: "viewer" });
+      // A change of name alone is not an auth event.
+      await updateUser(db.client, SYSTEM_ACTOR, user.id, { name: "Renamed" });
+      expect(await auth.next(1, 500)).toEqual([]);
+      await auth.stop();
+    });
+
+    it("no event for a change that rolled back", async () => {
+      const auth = await listenToAuthEvents();
+      const { user } = await createUser(db.client, SYSTEM_ACTOR, {
+        email: "last@example.com",
+        name: "Last admin",
+        role: "admin",
+      });
+      // The last enabled admin cannot be disabled: the transaction fails, nothing is sent.
+      await expect(
+        updateUser(db.client, SYSTEM_ACTOR, user.id, { disabled: true }),
+      ).rejects.toThrow();
+      expect(await auth.next(1, 500)).toEqual([]);
+      await auth.stop();
+    });
+
+    it("resync drops tokens revoked while the notifications were not heard", async () => {
+      const kept = await createApiToken(db.client, SYSTEM_ACTOR, { name: "kept", role: "viewer" });
+      const gone = await createApiToken(db.client, SYSTEM_ACTOR, { name: "gone", role: "viewer" });
+      const cache = createCachedTokenVerifier(db.client);
+      await cache.verify(kept.secret);
+      await cache.verify(gone.secret);
+      await revokeApiToken(db.client, SYSTEM_ACTOR, gone.token.id);
+      expect(cache.verify(gone.secret)).toMatchObject({ name: "gone" }); // missed the event
+      await cache.resync();
+      expect(cache.verify(gone.secret)).toBeInstanceOf(Promise); // dropped: looked up again
+      expect(await cache.verify(gone.secret)).toBeNull();
+      expect(cache.verify(kept.secret)).toMatchObject({ name: "kept" });
+      expect(cache.size).toBe(1);
+    });
+
+    it("stays within its bound, forgetting the oldest entry first", async () => {
+      const cache = createCachedTokenVerifier(db.client, { maxEntries: 2 });
+      const made = [];
+      for (const name of ["a", "b", "c"]) {
+        made.push(await createApiToken(db.client, SYSTEM_ACTOR, { name, role: "viewer" }));
+      }
+      for (const { secret } of made) await cache.verify(secret);
+      expect(cache.size).toBe(2);
+      expect(cache.verify(made[2]!.secret)).toMatchObject({ name: "c" });
+      const forgotten = cache.verify(made[0]!.secret);
+      expect(forgotten).toBeInstanceOf(Promise);
+      expect(await forgotten).toMatchObject({ name: "a" });
     });
   });
 });

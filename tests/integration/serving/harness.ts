@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { SYSTEM_ACTOR } from "../../../lib/audit";
+import type { CachedTokenVerifier } from "../../../lib/auth/tokens";
 import { findFreePort } from "../../../lib/db/embedded-postgres";
 import type { PrismaClient } from "../../../lib/db/generated/client";
 import { createLogger } from "../../../lib/log";
@@ -17,7 +18,7 @@ import { joinPendingFeedback } from "../../../lib/monitoring/feedback";
 import { buildLogisticRegressionModel } from "../../../lib/onnx/build";
 import { createModel, setAlias } from "../../../lib/registry";
 import { registerVersionBytes } from "../../../lib/registry/upload";
-import { listenToModelEvents } from "../../../lib/serving/listener";
+import { listenToServingEvents } from "../../../lib/serving/listener";
 import { createServingMetrics } from "../../../lib/serving/metrics";
 import { postgresPredictionSink, PredictionLogWriter } from "../../../lib/serving/prediction-log";
 import { ModelRouter } from "../../../lib/serving/router";
@@ -135,6 +136,8 @@ export async function startInProcessServing(opts: {
   databaseUrl: string;
   dataDir: string;
   authorize?: ((token: string) => Promise<boolean>) | null;
+  /** A token cache to keep current from the auth channel, as workers/serving/instance.ts does. */
+  tokenCache?: CachedTokenVerifier;
   maxBodyBytes?: number;
   /** How soon a failed load is retried (default the router's FAILED_RETRY_MS). */
   failedRetryMs?: number;
@@ -157,11 +160,16 @@ export async function startInProcessServing(opts: {
   predictionLog.start();
   let connected!: () => void;
   const firstConnect = new Promise<void>((r) => (connected = r));
-  const listener = listenToModelEvents({
+  const tokenCache = opts.tokenCache;
+  const listener = listenToServingEvents({
     connectionString: opts.databaseUrl,
     log,
-    onEvent: (event) => void router.reconcileModel(event.model).catch(() => undefined),
-    onConnected: () => void router.reconcileAll().then(connected, connected),
+    onModelEvent: (event) => void router.reconcileModel(event.model).catch(() => undefined),
+    onAuthEvent: tokenCache && ((event) => tokenCache.invalidate(event)),
+    onConnected: () => {
+      void tokenCache?.resync();
+      void router.reconcileAll().then(connected, connected);
+    },
   });
   await firstConnect;
   const handler = createServingHandler({

@@ -41,12 +41,13 @@ beforeAll(async () => {
   await createClassifier(db.client, store, MODEL, [classifierBytes(0), classifierBytes(1)], 1);
   const created = await createApiToken(db.client, SYSTEM_ACTOR, { name: "client", role: "viewer" });
   token = created.secret;
-  const verify = createCachedTokenVerifier(db.client, 200);
+  const tokenCache = createCachedTokenVerifier(db.client);
   serving = await startInProcessServing({
     db: db.client,
     databaseUrl: db.url,
     dataDir: data.dir,
-    authorize: async (t) => (await verify(t)) !== null,
+    authorize: async (t) => (await tokenCache.verify(t)) !== null,
+    tokenCache,
     maxBodyBytes: MAX_BODY,
   });
 });
@@ -312,7 +313,7 @@ describe("access", () => {
     expect((await fetch(`${serving.url}/v2/health/ready`)).status).toBe(200);
   });
 
-  it("a revoked token is refused once the short cache expires", async () => {
+  it("a revoked token is refused within a second (the revoke is pushed to the cache)", async () => {
     const created = await createApiToken(db.client, SYSTEM_ACTOR, {
       name: "short",
       role: "viewer",
@@ -321,7 +322,7 @@ describe("access", () => {
     const url = `${serving.url}/v2/models/${MODEL}/infer`;
     expect((await postJson(url, oneRow(), headers)).status).toBe(200);
     await revokeApiToken(db.client, SYSTEM_ACTOR, created.token.id);
-    await waitFor(async () => (await postJson(url, oneRow(), headers)).status === 401, 3_000);
+    await waitFor(async () => (await postJson(url, oneRow(), headers)).status === 401, 1_000);
   });
 });
 
