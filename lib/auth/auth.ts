@@ -5,6 +5,7 @@ import { nextCookies } from "better-auth/next-js";
 import { getConfig, trustedOrigins, type AppConfig } from "../config";
 import { getPrisma } from "../db/client";
 import type { PrismaClient } from "../db/generated/client";
+import { SIGN_IN_PATH, signInLimitsPlugin } from "./sign-in-limits-plugin";
 import { MIN_PASSWORD_LENGTH } from "./users";
 
 /** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
@@ -13,7 +14,7 @@ export const CLIENT_IP_HEADER = "x-internal-client-ip";
 /** Header our web server sets to the requested path (overwriting anything a client sent). */
 export const REQUEST_PATH_HEADER = "x-internal-request-path";
 
-export const SIGN_IN_PATH = "/sign-in/email";
+export { SIGN_IN_PATH } from "./sign-in-limits-plugin";
 
 /**
  * Sign-in, sessions and sign-out come from better-auth. Sign-up and self-service profile
@@ -49,6 +50,8 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
       storage: "database",
       window: 60,
       max: 300,
+      // Per address, right or wrong: a flood ceiling. Wrong passwords are limited per account
+      // and address by signInLimitsPlugin (lib/auth/sign-in-limits.ts).
       customRules: {
         [SIGN_IN_PATH]: {
           window: config.signInRateLimit.windowSeconds,
@@ -95,7 +98,7 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
         },
       },
     },
-    plugins: [nextCookies()],
+    plugins: [signInLimitsPlugin(prisma, config.signInLimits), nextCookies()],
   });
 }
 

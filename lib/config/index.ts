@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import type { SignInLimits } from "../auth/sign-in-limits";
 import { parseS3Url } from "../storage/location";
 
 /**
@@ -7,6 +8,18 @@ import { parseS3Url } from "../storage/location";
  * serving, scheduler) uses this one definition so defaults cannot drift between them.
  */
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** "count/seconds", e.g. "5/60": a count allowed per window (both at least 1). */
+const perWindow = (what: string, fallback: string) =>
+  z
+    .string()
+    .regex(/^[1-9]\d*\/[1-9]\d*$/, `expected "${what}", e.g. "${fallback}"`)
+    .default(fallback);
+
+function parsePerWindow(value: string): { count: number; windowSeconds: number } {
+  const [count, windowSeconds] = value.split("/").map(Number) as [number, number];
+  return { count, windowSeconds };
+}
 
 const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
@@ -22,10 +35,10 @@ const envSchema = z.object({
   MODELDECK_DATA_DIR: z.string().min(1).default("./data"),
   MODELDECK_PUBLIC_URL: z.url().optional(),
   MODELDECK_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  MODELDECK_SIGNIN_RATE_LIMIT: z
-    .string()
-    .regex(/^\d+\/\d+$/, 'expected "attempts/seconds", e.g. "5/60"')
-    .default("5/60"),
+  MODELDECK_SIGNIN_RATE_LIMIT: perWindow("attempts/seconds", "30/60"),
+  MODELDECK_SIGNIN_ACCOUNT_LIMIT: perWindow("failures/seconds", "5/900"),
+  MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT: perWindow("failures/seconds", "20/900"),
+  MODELDECK_SIGNIN_ADDRESS_LIMIT: perWindow("failures/seconds", "50/900"),
   MODELDECK_TRUST_PROXY: z.enum(["0", "1", "true", "false"]).default("0"),
   MODELDECK_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -103,7 +116,10 @@ export type AppConfig = {
   /** The origin people use in their browser; auth cookies and CSRF checks are tied to it. */
   publicUrl: string;
   logLevel: string;
+  /** Sign-in requests per client address per window (better-auth's limiter): a flood ceiling. */
   signInRateLimit: { max: number; windowSeconds: number };
+  /** Failed sign-ins before a lock (lib/auth/sign-in-limits.ts); a lock lasts one window. */
+  signInLimits: SignInLimits;
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: boolean;
   /** Largest model file an upload may carry (default 2 GiB). */
@@ -177,10 +193,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: MODELDECK_ROLLUP_RETENTION_DAYS must be at least MODELDECK_PREDICTION_LOG_RETENTION_DAYS",
     );
   }
-  const [max, windowSeconds] = e.MODELDECK_SIGNIN_RATE_LIMIT.split("/").map(Number) as [
-    number,
-    number,
-  ];
+  const rate = parsePerWindow(e.MODELDECK_SIGNIN_RATE_LIMIT);
+  const failures = (value: string) => {
+    const { count, windowSeconds } = parsePerWindow(value);
+    return { failures: count, windowSeconds };
+  };
   const keepAliveSeconds = e.MODELDECK_SERVING_KEEPALIVE_SECONDS;
   const headersTimeoutSeconds = e.MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS ?? keepAliveSeconds + 1;
   if (headersTimeoutSeconds > e.MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS) {
@@ -207,7 +224,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "",
     ),
     logLevel: e.MODELDECK_LOG_LEVEL,
-    signInRateLimit: { max, windowSeconds },
+    signInRateLimit: { max: rate.count, windowSeconds: rate.windowSeconds },
+    signInLimits: {
+      perAccountAndAddress: failures(e.MODELDECK_SIGNIN_ACCOUNT_LIMIT),
+      perAccount: failures(e.MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT),
+      perAddress: failures(e.MODELDECK_SIGNIN_ADDRESS_LIMIT),
+    },
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
     maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,

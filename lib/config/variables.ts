@@ -146,8 +146,30 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
   {
     name: "MODELDECK_SIGNIN_RATE_LIMIT",
     roles: ["web"],
-    default: "5/60",
-    description: "Sign-in attempts per client address per window (`attempts/seconds`).",
+    default: "30/60",
+    description:
+      "Sign-in requests per client address per window (`attempts/seconds`), right or wrong: a flood ceiling above the failure limits below.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ACCOUNT_LIMIT",
+    roles: ["web"],
+    default: "5/900",
+    description:
+      "Wrong passwords for one account from one address (`failures/seconds`) before that account is locked from that address for the window.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT",
+    roles: ["web"],
+    default: "20/900",
+    description:
+      "Wrong passwords for one account from any address (`failures/seconds`) before the account is locked everywhere for the window.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ADDRESS_LIMIT",
+    roles: ["web"],
+    default: "50/900",
+    description:
+      "Wrong passwords from one address over all accounts (`failures/seconds`) before that address is locked for the window.",
   },
   {
     name: "MODELDECK_MAX_UPLOAD_BYTES",
