@@ -75,7 +75,7 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
     ],
     advanced: {
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
-      useSecureCookies: config.publicUrl.startsWith("https://"),
+      useSecureCookies: config.publicUrl.startsWith("https://") || config.tls !== null,
       database: { generateId: "uuid" },
     },
     telemetry: { enabled: false },

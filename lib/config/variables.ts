@@ -96,6 +96,19 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "`1`: take the client address from X-Forwarded-For (behind an ingress you run).",
   },
   {
+    name: "MODELDECK_TLS_CERT",
+    roles: ["web", "serving"],
+    default: "(none: plain HTTP)",
+    description:
+      "PEM certificate (chain) file: web, serving and gRPC answer TLS only, cookies are `Secure`, web sends HSTS. Needs `MODELDECK_TLS_KEY`.",
+  },
+  {
+    name: "MODELDECK_TLS_KEY",
+    roles: ["web", "serving"],
+    default: "(none: plain HTTP)",
+    description: "PEM private key file of `MODELDECK_TLS_CERT`; both or neither.",
+  },
+  {
     name: "MODELDECK_DATA_DIR",
     roles: ALL,
     default: "./data",

@@ -65,6 +65,11 @@ async function main() {
       MODELDECK_EMBEDDED_DB: config.databaseUrl ? "0" : "1",
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
+      // With TLS on, web calls serving over HTTPS: it trusts the configured certificate (a
+      // self-signed one included) rather than skipping verification.
+      ...(config.tls && !process.env.NODE_EXTRA_CA_CERTS
+        ? { NODE_EXTRA_CA_CERTS: config.tls.certFile }
+        : {}),
     };
     const specs = [
       { name: "web", entry: "workers/web/main.ts" },
@@ -90,10 +95,12 @@ async function main() {
       "",
       "  ModelDeck is running",
       `    web + API   ${config.publicUrl}`,
-      `    serving     http://${config.host}:${config.servingPort}`,
+      `    serving     ${config.tls ? "https" : "http"}://${config.host}:${config.servingPort}`,
       ...(config.grpcPort === null
         ? []
-        : [`    gRPC        ${config.host}:${config.grpcPort} (Open Inference Protocol)`]),
+        : [
+            `    gRPC        ${config.host}:${config.grpcPort} (Open Inference Protocol${config.tls ? ", TLS" : ""})`,
+          ]),
       `    database    ${config.databaseUrl ? "external (DATABASE_URL)" : `embedded, ${path.join(config.dataDir, "postgres")}`}`,
     ];
     if (admin.created) {
