@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import path from "node:path";
 import type { AppConfig } from "../config";
 
 /**
@@ -49,4 +50,30 @@ export function createListener(
     { ...options, cert: tls.cert, key: tls.key },
     handler,
   ) as unknown as http.Server;
+}
+
+/**
+ * The NODE_EXTRA_CA_CERTS value for processes that call this instance's own TLS ports (web
+ * calls serving): the configured certificate, added to whatever extra CAs the environment
+ * already names (Node reads one file only, so both go into one bundle in the data directory).
+ */
+export function trustBundleForChildren(
+  config: Pick<AppConfig, "tls" | "dataDir">,
+  existing: string | undefined,
+): string | undefined {
+  if (!config.tls) return existing;
+  if (!existing) return config.tls.certFile;
+  let extra: Buffer;
+  try {
+    extra = readFileSync(existing);
+  } catch {
+    return config.tls.certFile; // Node would ignore an unreadable file too (with a warning)
+  }
+  const bundle = path.join(config.dataDir, "tls-trust.pem");
+  mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(
+    bundle,
+    Buffer.concat([extra, Buffer.from("\n"), readFileSync(config.tls.certFile)]),
+  );
+  return bundle;
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
 import { gracefulStopBudgetMs } from "../../lib/serving/http-server";
+import { trustBundleForChildren } from "../../lib/system/tls";
 import { ensureBuilt } from "./build";
 import { SupervisedChild } from "./children";
 import { acquireRunLock } from "./run-lock";
@@ -67,9 +68,7 @@ async function main() {
       NEXT_TELEMETRY_DISABLED: "1",
       // With TLS on, web calls serving over HTTPS: it trusts the configured certificate (a
       // self-signed one included) rather than skipping verification.
-      ...(config.tls && !process.env.NODE_EXTRA_CA_CERTS
-        ? { NODE_EXTRA_CA_CERTS: config.tls.certFile }
-        : {}),
+      NODE_EXTRA_CA_CERTS: trustBundleForChildren(config, process.env.NODE_EXTRA_CA_CERTS),
     };
     const specs = [
       { name: "web", entry: "workers/web/main.ts" },
