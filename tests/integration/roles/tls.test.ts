@@ -146,6 +146,17 @@ describe("TLS (MODELDECK_TLS_CERT, MODELDECK_TLS_KEY)", () => {
         logs,
       );
       expect((await request(`${servingUrl}/v2/health/live`)).status).toBe(200);
+      // Web reaches serving over HTTPS, trusting the certificate through NODE_EXTRA_CA_CERTS.
+      await until(
+        "web to see serving up over HTTPS",
+        async () => {
+          const r = await request(`${webUrl}/api/health`);
+          const report = JSON.parse(r.body) as { components: { serving: { status: string } } };
+          return report.components.serving.status === "up";
+        },
+        30_000,
+        logs,
+      );
 
       // Plain HTTP on either port gets no answer from the app.
       for (const port of [webPort, servingPort]) {
