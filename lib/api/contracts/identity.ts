@@ -154,12 +154,9 @@ const SignInLock = registry.register(
       description:
         "account_and_address: one account from one address; account: one account from every address; address: every account from one address.",
     }),
-    email: z
-      .string()
-      .nullable()
-      .openapi({
-        description: "As typed at sign-in (it may match no user); null for an address lock.",
-      }),
+    email: z.string().nullable().openapi({
+      description: "As typed at sign-in (it may match no user); null for an address lock.",
+    }),
     address: z.string().nullable().openapi({ description: "Null for an account lock." }),
     failures: z.number().int(),
     lockedUntil: z.string().openapi({ format: "date-time" }),

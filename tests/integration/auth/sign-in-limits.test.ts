@@ -57,7 +57,8 @@ describe("sign-in limits per account and per address", () => {
 
   async function fail(email: string, address: string, times: number) {
     const statuses: number[] = [];
-    for (let i = 0; i < times; i++) statuses.push((await signIn(email, `wrong-${i}`, address)).status);
+    for (let i = 0; i < times; i++)
+      statuses.push((await signIn(email, `wrong-${i}`, address)).status);
     return statuses;
   }
 
