@@ -20,8 +20,8 @@ const E2E_MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 export default async function globalSetup() {
   mkdirSync(screenshotDir, { recursive: true });
   const dataDir = freshDataDir("e2e");
-  // A higher sign-in limit than the default 5/60 leaves room for the journeys' own sign-ins;
-  // rate-limit.spec.ts then proves the configured limit holds.
+  // A per-address request ceiling below the default 30/60, so rate-limit.spec.ts reaches it
+  // quickly; still room for the journeys' own sign-ins.
   const app = await startApp({
     ports: E2E_PORTS,
     dataDir,

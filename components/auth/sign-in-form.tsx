@@ -28,10 +28,15 @@ export function SignInForm({ next }: { next: string }) {
       }
       const body = (await response.json().catch(() => ({}))) as { message?: string };
       if (response.status === 429) {
-        const wait = response.headers.get("x-retry-after") ?? response.headers.get("retry-after");
-        setError(
-          `Too many sign-in attempts. Try again${wait ? ` in ${wait} seconds` : " in a minute"}.`,
+        const wait = Number(
+          response.headers.get("x-retry-after") ?? response.headers.get("retry-after"),
         );
+        const when = !(wait > 0)
+          ? "later"
+          : wait > 90
+            ? `in ${Math.ceil(wait / 60)} minutes`
+            : `in ${wait} seconds`;
+        setError(`Too many sign-in attempts. Try again ${when}, or ask an administrator.`);
       } else if (response.status === 401) {
         setError("Wrong email or password.");
       } else {

@@ -95,9 +95,10 @@ export async function startApp(opts: {
     }
   };
 
+  const scheme = env.MODELDECK_TLS_CERT ? "https" : "http";
   return {
-    baseURL: `http://127.0.0.1:${ports.web}`,
-    servingURL: `http://127.0.0.1:${ports.serving}`,
+    baseURL: `${scheme}://127.0.0.1:${ports.web}`,
+    servingURL: `${scheme}://127.0.0.1:${ports.serving}`,
     dataDir,
     adminEmail: email,
     adminPassword: password,

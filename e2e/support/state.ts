@@ -33,3 +33,5 @@ export const E2E_PORTS = { web: 3100 + offset, serving: 8100 + offset, db: 25500
 export const E2E_RESTART_PORTS = { web: 3200 + offset, serving: 8200 + offset, db: 25600 + offset };
 /** Clear of the two groups above for offsets up to 400 (checkouts run side by side). */
 export const E2E_S3_PORTS = { web: 3700 + offset, serving: 8700 + offset, db: 55200 + offset };
+/** The HTTPS instance (tls.spec.ts); clear of the groups above for offsets up to 400. */
+export const E2E_TLS_PORTS = { web: 4200 + offset, serving: 9200 + offset, db: 26300 + offset };

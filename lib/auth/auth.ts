@@ -6,6 +6,7 @@ import { getConfig, trustedOrigins, type AppConfig } from "../config";
 import { getPrisma } from "../db/client";
 import type { PrismaClient } from "../db/generated/client";
 import { hashingSessionTokens } from "./session-tokens";
+import { SIGN_IN_PATH, signInLimitsPlugin } from "./sign-in-limits-plugin";
 import { MIN_PASSWORD_LENGTH } from "./users";
 
 /** Header our web server sets from the socket (or a trusted proxy); clients cannot forge it. */
@@ -14,7 +15,7 @@ export const CLIENT_IP_HEADER = "x-internal-client-ip";
 /** Header our web server sets to the requested path (overwriting anything a client sent). */
 export const REQUEST_PATH_HEADER = "x-internal-request-path";
 
-export const SIGN_IN_PATH = "/sign-in/email";
+export { SIGN_IN_PATH } from "./sign-in-limits-plugin";
 
 /**
  * Sign-in, sessions and sign-out come from better-auth. Sign-up and self-service profile
@@ -51,6 +52,8 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
       storage: "database",
       window: 60,
       max: 300,
+      // Per address, right or wrong: a flood ceiling. Wrong passwords are limited per account
+      // and address by signInLimitsPlugin (lib/auth/sign-in-limits.ts).
       customRules: {
         [SIGN_IN_PATH]: {
           window: config.signInRateLimit.windowSeconds,
@@ -79,7 +82,7 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
     ],
     advanced: {
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
-      useSecureCookies: config.publicUrl.startsWith("https://"),
+      useSecureCookies: config.publicUrl.startsWith("https://") || config.tls !== null,
       database: { generateId: "uuid" },
     },
     telemetry: { enabled: false },
@@ -102,7 +105,7 @@ export function createAuth(prisma: PrismaClient, config: AppConfig, secret: stri
         },
       },
     },
-    plugins: [nextCookies()],
+    plugins: [signInLimitsPlugin(prisma, config.signInLimits), nextCookies()],
   });
 }
 

@@ -14,7 +14,13 @@ describe("configuration", () => {
     });
     expect(c.dataDir).toBe(path.resolve("./data"));
     expect(c.publicUrl).toBe("http://127.0.0.1:3000");
-    expect(c.signInRateLimit).toEqual({ max: 5, windowSeconds: 60 });
+    expect(c.signInRateLimit).toEqual({ max: 30, windowSeconds: 60 });
+    expect(c.signInLimits).toEqual({
+      perAccountAndAddress: { failures: 5, windowSeconds: 900 },
+      perAccount: { failures: 20, windowSeconds: 900 },
+      perAddress: { failures: 50, windowSeconds: 900 },
+    });
+    expect(c.tls).toBeNull();
     expect(c.databaseUrl).toBeUndefined();
   });
 
@@ -31,6 +37,34 @@ describe("configuration", () => {
     expect(c.dataDir).toBe("/srv/modeldeck");
     expect(c.signInRateLimit).toEqual({ max: 10, windowSeconds: 300 });
     expect(c.databaseUrl).toBe("postgresql://u:p@db/modeldeck");
+  });
+
+  it("reads the per-account sign-in limits", () => {
+    const c = loadConfig({
+      MODELDECK_SIGNIN_ACCOUNT_LIMIT: "3/60",
+      MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT: "10/120",
+      MODELDECK_SIGNIN_ADDRESS_LIMIT: "40/300",
+    });
+    expect(c.signInLimits).toEqual({
+      perAccountAndAddress: { failures: 3, windowSeconds: 60 },
+      perAccount: { failures: 10, windowSeconds: 120 },
+      perAddress: { failures: 40, windowSeconds: 300 },
+    });
+    expect(() => loadConfig({ MODELDECK_SIGNIN_ACCOUNT_LIMIT: "0/60" })).toThrow(
+      /MODELDECK_SIGNIN_ACCOUNT_LIMIT.*failures\/seconds/,
+    );
+  });
+
+  it("turns TLS on with both a certificate and a key, and then defaults to https URLs", () => {
+    const c = loadConfig({ MODELDECK_TLS_CERT: "/etc/md/cert.pem", MODELDECK_TLS_KEY: "key.pem" });
+    expect(c.tls).toEqual({ certFile: "/etc/md/cert.pem", keyFile: path.resolve("key.pem") });
+    expect(c.publicUrl).toBe("https://127.0.0.1:3000");
+    expect(c.servingUrl).toBe("https://127.0.0.1:8000");
+    expect(trustedOrigins(c)).toContain("https://localhost:3000");
+    expect(() => loadConfig({ MODELDECK_TLS_CERT: "/etc/md/cert.pem" })).toThrow(
+      /MODELDECK_TLS_CERT and MODELDECK_TLS_KEY go together \(only MODELDECK_TLS_CERT is set\)/,
+    );
+    expect(() => loadConfig({ MODELDECK_TLS_KEY: "key.pem" })).toThrow(/only MODELDECK_TLS_KEY/);
   });
 
   it("reads the gRPC port, or `off` for no gRPC endpoint", () => {

@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { parseEncryptionKey } from "../crypto/secret-box";
 import { outboundAllowEntryProblem, parseOutboundAllow } from "../net/outbound-policy";
+import type { SignInLimits } from "../auth/sign-in-limits";
 import { parseS3Url } from "../storage/location";
 
 /**
@@ -21,6 +22,17 @@ const encryptionKey = z.preprocess(
     )
     .optional(),
 );
+/** "count/seconds", e.g. "5/60": a count allowed per window (both at least 1). */
+const perWindow = (what: string, fallback: string) =>
+  z
+    .string()
+    .regex(/^[1-9]\d*\/[1-9]\d*$/, `expected "${what}", e.g. "${fallback}"`)
+    .default(fallback);
+
+function parsePerWindow(value: string): { count: number; windowSeconds: number } {
+  const [count, windowSeconds] = value.split("/").map(Number) as [number, number];
+  return { count, windowSeconds };
+}
 
 const envSchema = z.object({
   MODELDECK_HOST: z.string().min(1).default("127.0.0.1"),
@@ -36,11 +48,14 @@ const envSchema = z.object({
   MODELDECK_DATA_DIR: z.string().min(1).default("./data"),
   MODELDECK_PUBLIC_URL: z.url().optional(),
   MODELDECK_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  MODELDECK_SIGNIN_RATE_LIMIT: z
-    .string()
-    .regex(/^\d+\/\d+$/, 'expected "attempts/seconds", e.g. "5/60"')
-    .default("5/60"),
+  MODELDECK_SIGNIN_RATE_LIMIT: perWindow("attempts/seconds", "30/60"),
+  MODELDECK_SIGNIN_ACCOUNT_LIMIT: perWindow("failures/seconds", "5/900"),
+  MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT: perWindow("failures/seconds", "20/900"),
+  MODELDECK_SIGNIN_ADDRESS_LIMIT: perWindow("failures/seconds", "50/900"),
   MODELDECK_TRUST_PROXY: z.enum(["0", "1", "true", "false"]).default("0"),
+  /** PEM files: with both set, web and serving (HTTP and gRPC) answer TLS only. */
+  MODELDECK_TLS_CERT: z.string().min(1).optional(),
+  MODELDECK_TLS_KEY: z.string().min(1).optional(),
   MODELDECK_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -129,9 +144,14 @@ export type AppConfig = {
   /** The origin people use in their browser; auth cookies and CSRF checks are tied to it. */
   publicUrl: string;
   logLevel: string;
+  /** Sign-in requests per client address per window (better-auth's limiter): a flood ceiling. */
   signInRateLimit: { max: number; windowSeconds: number };
+  /** Failed sign-ins before a lock (lib/auth/sign-in-limits.ts); a lock lasts one window. */
+  signInLimits: SignInLimits;
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy: boolean;
+  /** Certificate and key (PEM file paths) the web and serving listeners use; null: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
   /** Largest model file an upload may carry (default 2 GiB). */
   maxUploadBytes: number;
   databaseUrl: string | undefined;
@@ -216,6 +236,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     number,
     number,
   ];
+  const rate = parsePerWindow(e.MODELDECK_SIGNIN_RATE_LIMIT);
+  const failures = (value: string) => {
+    const { count, windowSeconds } = parsePerWindow(value);
+    return { failures: count, windowSeconds };
+  };
   const keepAliveSeconds = e.MODELDECK_SERVING_KEEPALIVE_SECONDS;
   const headersTimeoutSeconds = e.MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS ?? keepAliveSeconds + 1;
   if (headersTimeoutSeconds > e.MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS) {
@@ -224,6 +249,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: the serving headers timeout (MODELDECK_SERVING_HEADERS_TIMEOUT_SECONDS, default keep-alive + 1) must not exceed MODELDECK_SERVING_REQUEST_TIMEOUT_SECONDS",
     );
   }
+  if (!e.MODELDECK_TLS_CERT !== !e.MODELDECK_TLS_KEY) {
+    throw new ConfigError(
+      `Invalid configuration: MODELDECK_TLS_CERT and MODELDECK_TLS_KEY go together (only ${e.MODELDECK_TLS_CERT ? "MODELDECK_TLS_CERT" : "MODELDECK_TLS_KEY"} is set)`,
+    );
+  }
+  const tls =
+    e.MODELDECK_TLS_CERT && e.MODELDECK_TLS_KEY
+      ? {
+          // turbopackIgnore: runtime paths from configuration, not files of the build.
+          certFile: path.resolve(/*turbopackIgnore: true*/ e.MODELDECK_TLS_CERT),
+          keyFile: path.resolve(/*turbopackIgnore: true*/ e.MODELDECK_TLS_KEY),
+        }
+      : null;
+  const scheme = tls ? "https" : "http";
   const dataDir = path.resolve(e.MODELDECK_DATA_DIR);
   const browserHost = e.MODELDECK_HOST === "0.0.0.0" ? "127.0.0.1" : e.MODELDECK_HOST;
   return {
@@ -232,18 +271,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     servingPort: e.MODELDECK_SERVING_PORT,
     grpcPort: e.MODELDECK_GRPC_PORT === "off" ? null : e.MODELDECK_GRPC_PORT,
     servingUrl: (
-      e.MODELDECK_SERVING_URL ?? `http://${browserHost}:${e.MODELDECK_SERVING_PORT}`
+      e.MODELDECK_SERVING_URL ?? `${scheme}://${browserHost}:${e.MODELDECK_SERVING_PORT}`
     ).replace(/\/$/, ""),
     schedulerHealthPort: e.MODELDECK_SCHEDULER_HEALTH_PORT,
     embeddedDbPort: e.MODELDECK_DB_PORT,
     dataDir,
-    publicUrl: (e.MODELDECK_PUBLIC_URL ?? `http://${browserHost}:${e.MODELDECK_WEB_PORT}`).replace(
-      /\/$/,
-      "",
-    ),
+    publicUrl: (
+      e.MODELDECK_PUBLIC_URL ?? `${scheme}://${browserHost}:${e.MODELDECK_WEB_PORT}`
+    ).replace(/\/$/, ""),
     logLevel: e.MODELDECK_LOG_LEVEL,
-    signInRateLimit: { max, windowSeconds },
+    signInRateLimit: { max: rate.count, windowSeconds: rate.windowSeconds },
+    signInLimits: {
+      perAccountAndAddress: failures(e.MODELDECK_SIGNIN_ACCOUNT_LIMIT),
+      perAccount: failures(e.MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT),
+      perAddress: failures(e.MODELDECK_SIGNIN_ADDRESS_LIMIT),
+    },
     trustProxy: e.MODELDECK_TRUST_PROXY === "1" || e.MODELDECK_TRUST_PROXY === "true",
+    tls,
     maxUploadBytes: e.MODELDECK_MAX_UPLOAD_BYTES,
     databaseUrl: e.DATABASE_URL,
     encryption: {
@@ -316,8 +360,9 @@ export function getConfig(): AppConfig {
 /** Origins a browser may legitimately send for this instance (localhost and 127.0.0.1 alike). */
 export function trustedOrigins(config: AppConfig): string[] {
   const origins = new Set<string>([config.publicUrl]);
+  const scheme = config.tls ? "https" : "http";
   for (const h of ["127.0.0.1", "localhost", "[::1]"]) {
-    origins.add(`http://${h}:${config.webPort}`);
+    origins.add(`${scheme}://${h}:${config.webPort}`);
   }
   return [...origins];
 }

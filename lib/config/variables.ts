@@ -96,6 +96,19 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
     description: "`1`: take the client address from X-Forwarded-For (behind an ingress you run).",
   },
   {
+    name: "MODELDECK_TLS_CERT",
+    roles: ["web", "serving"],
+    default: "(none: plain HTTP)",
+    description:
+      "PEM certificate (chain) file: web, serving and gRPC answer TLS only, cookies are `Secure`, web sends HSTS. Needs `MODELDECK_TLS_KEY`.",
+  },
+  {
+    name: "MODELDECK_TLS_KEY",
+    roles: ["web", "serving"],
+    default: "(none: plain HTTP)",
+    description: "PEM private key file of `MODELDECK_TLS_CERT`; both or neither.",
+  },
+  {
     name: "MODELDECK_DATA_DIR",
     roles: ALL,
     default: "./data",
@@ -162,8 +175,30 @@ export const CONFIG_VARIABLE_CATALOGUE: readonly ConfigVariable[] = [
   {
     name: "MODELDECK_SIGNIN_RATE_LIMIT",
     roles: ["web"],
-    default: "5/60",
-    description: "Sign-in attempts per client address per window (`attempts/seconds`).",
+    default: "30/60",
+    description:
+      "Sign-in requests per client address per window (`attempts/seconds`), right or wrong: a flood ceiling above the failure limits below.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ACCOUNT_LIMIT",
+    roles: ["web"],
+    default: "5/900",
+    description:
+      "Wrong passwords for one account from one address (`failures/seconds`) before that account is locked from that address for the window.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ACCOUNT_GLOBAL_LIMIT",
+    roles: ["web"],
+    default: "20/900",
+    description:
+      "Wrong passwords for one account from any address (`failures/seconds`) before the account is locked everywhere for the window.",
+  },
+  {
+    name: "MODELDECK_SIGNIN_ADDRESS_LIMIT",
+    roles: ["web"],
+    default: "50/900",
+    description:
+      "Wrong passwords from one address over all accounts (`failures/seconds`) before that address is locked for the window.",
   },
   {
     name: "MODELDECK_MAX_UPLOAD_BYTES",

@@ -1,6 +1,7 @@
-import http from "node:http";
+import type http from "node:http";
 import type { AppConfig } from "../config";
 import type { Logger } from "../log";
+import { createListener, type TlsMaterial } from "../system/tls";
 import type { ServingHandler } from "./server";
 
 /**
@@ -20,8 +21,11 @@ export function createServingHttpServer(
     AppConfig["serving"],
     "keepAliveTimeoutMs" | "headersTimeoutMs" | "requestTimeoutMs"
   >,
+  /** HTTPS when given (MODELDECK_TLS_CERT / MODELDECK_TLS_KEY). */
+  tls: TlsMaterial | null = null,
 ): http.Server {
-  return http.createServer(
+  return createListener(
+    tls,
     {
       keepAliveTimeout: settings.keepAliveTimeoutMs,
       headersTimeout: settings.headersTimeoutMs,

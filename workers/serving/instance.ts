@@ -22,6 +22,7 @@ import { createServingHandler } from "../../lib/serving/server";
 import { getArtifactStore } from "../../lib/storage";
 import { newInstanceId, startHeartbeat } from "../../lib/system/heartbeat";
 import { ensureAuthSecret } from "../../lib/system/instance";
+import { loadTlsMaterial } from "../../lib/system/tls";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 import { clusterMetricsFromPrimary } from "./cluster-messages";
 
@@ -123,6 +124,10 @@ const periodic = setInterval(
 );
 periodic.unref();
 
+// Read before anything listens: a bad certificate path stops the start with a clear message.
+const tls = loadTlsMaterial(config);
+const scheme = tls ? "https" : "http";
+
 const servingDeps = {
   router,
   metrics,
@@ -140,7 +145,7 @@ const heartbeat = startHeartbeat(
   db,
   "serving",
   () => ({
-    url: `http://${config.host}:${config.servingPort}`,
+    url: `${scheme}://${config.host}:${config.servingPort}`,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     listening: listener.connected,
     // ServingHeartbeatModel[] (lib/serving/status.ts): what the web shows per model and version.
@@ -150,7 +155,7 @@ const heartbeat = startHeartbeat(
   (error) => log.warn({ err: error }, "heartbeat failed"),
   instanceId,
 );
-const server = createServingHttpServer(handler, config.serving);
+const server = createServingHttpServer(handler, config.serving, tls);
 
 await new Promise<void>((resolve, reject) => {
   server.once("error", reject);
@@ -161,11 +166,12 @@ const grpc = grpcService
       host: config.host,
       port: config.grpcPort!,
       maxBodyBytes: config.serving.maxBodyBytes,
+      tls,
     })
   : null;
 log.info(
   {
-    url: `http://${config.host}:${config.servingPort}`,
+    url: `${scheme}://${config.host}:${config.servingPort}`,
     grpc: grpc ? `${config.host}:${grpc.port}` : "off",
     authRequired: config.serving.authRequired,
   },

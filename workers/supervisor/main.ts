@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../lib/config";
 import { createLogger } from "../../lib/log";
 import { gracefulStopBudgetMs } from "../../lib/serving/http-server";
+import { trustBundleForChildren } from "../../lib/system/tls";
 import { ensureBuilt } from "./build";
 import { SupervisedChild } from "./children";
 import { acquireRunLock } from "./run-lock";
@@ -65,6 +66,9 @@ async function main() {
       MODELDECK_EMBEDDED_DB: config.databaseUrl ? "0" : "1",
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
+      // With TLS on, web calls serving over HTTPS: it trusts the configured certificate (a
+      // self-signed one included) rather than skipping verification.
+      NODE_EXTRA_CA_CERTS: trustBundleForChildren(config, process.env.NODE_EXTRA_CA_CERTS),
     };
     const specs = [
       { name: "web", entry: "workers/web/main.ts" },
@@ -90,10 +94,12 @@ async function main() {
       "",
       "  ModelDeck is running",
       `    web + API   ${config.publicUrl}`,
-      `    serving     http://${config.host}:${config.servingPort}`,
+      `    serving     ${config.tls ? "https" : "http"}://${config.host}:${config.servingPort}`,
       ...(config.grpcPort === null
         ? []
-        : [`    gRPC        ${config.host}:${config.grpcPort} (Open Inference Protocol)`]),
+        : [
+            `    gRPC        ${config.host}:${config.grpcPort} (Open Inference Protocol${config.tls ? ", TLS" : ""})`,
+          ]),
       `    database    ${config.databaseUrl ? "external (DATABASE_URL)" : `embedded, ${path.join(config.dataDir, "postgres")}`}`,
     ];
     if (admin.created) {

@@ -9,6 +9,7 @@ import { createLogger } from "../../lib/log";
 import { prestartEvaluationChild, stopEvaluationChildren } from "../../lib/evaluation/runner";
 import { checkDatabaseReadiness, handleProbe, type Readiness } from "../../lib/system/probes";
 import { ensureAuthSecret } from "../../lib/system/instance";
+import { createListener, HSTS_HEADER_VALUE, loadTlsMaterial } from "../../lib/system/tls";
 import { announceReady, onShutdown } from "../shared/lifecycle";
 
 /**
@@ -43,11 +44,16 @@ async function readiness(): Promise<Readiness> {
   return check;
 }
 
+// Read before Next.js starts: a bad certificate path stops the start with a clear message.
+const tls = loadTlsMaterial(config);
+
 const app = next({ dev: false, dir: root, hostname: config.host, port: config.webPort });
 const handle = app.getRequestHandler();
 await app.prepare();
 
-const server = http.createServer((req, res) => {
+const server = createListener(tls, {}, (req, res) => {
+  // Over TLS, browsers are told to keep to HTTPS for this host.
+  if (tls) res.setHeader("strict-transport-security", HSTS_HEADER_VALUE);
   // Probes answer before Next.js: liveness must not depend on the app's own machinery.
   if (handleProbe(req, res, "web", readiness)) return;
   req.headers[CLIENT_IP_HEADER] = clientAddress(req);
@@ -64,7 +70,7 @@ await new Promise<void>((resolve, reject) => {
   server.once("error", reject);
   server.listen(config.webPort, config.host, resolve);
 });
-log.info({ url: `http://${config.host}:${config.webPort}` }, "web listening");
+log.info({ url: `${tls ? "https" : "http"}://${config.host}:${config.webPort}` }, "web listening");
 announceReady({ url: config.publicUrl });
 // Learn the session secret now rather than at the first probe, for runs without probes.
 if (!process.env.BETTER_AUTH_SECRET) {

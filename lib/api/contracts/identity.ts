@@ -146,6 +146,49 @@ export const updateUser = defineContract({
   response: z.object({ user: User }),
 });
 
+const SignInLock = registry.register(
+  "SignInLock",
+  z.object({
+    id: Uuid,
+    scope: z.enum(["account_and_address", "account", "address"]).openapi({
+      description:
+        "account_and_address: one account from one address; account: one account from every address; address: every account from one address.",
+    }),
+    email: z.string().nullable().openapi({
+      description: "As typed at sign-in (it may match no user); null for an address lock.",
+    }),
+    address: z.string().nullable().openapi({ description: "Null for an account lock." }),
+    failures: z.number().int(),
+    lockedUntil: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  }),
+);
+
+export const listSignInLocks = defineContract({
+  method: "get",
+  path: "/api/v1/sign-in-locks",
+  operationId: "listSignInLocks",
+  summary: "List sign-in locks in force",
+  description:
+    "Accounts and addresses locked after too many wrong passwords. A lock ends by itself after its window.",
+  tags: ["Users"],
+  scope: "users:read",
+  response: z.object({ locks: z.array(SignInLock) }),
+});
+
+export const unlockSignIn = defineContract({
+  method: "delete",
+  path: "/api/v1/sign-in-locks/{id}",
+  operationId: "unlockSignIn",
+  summary: "Lift a sign-in lock",
+  description: "Lifts the lock and forgets its failed attempts. Audited as `sign_in.unlock`.",
+  tags: ["Users"],
+  scope: "users:write",
+  extraErrors: { 404: "No such lock in force." },
+  params: z.object({ id: Uuid }),
+  response: z.object({ lock: SignInLock }),
+});
+
 export const listTokens = defineContract({
   method: "get",
   path: "/api/v1/tokens",

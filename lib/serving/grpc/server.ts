@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { AppConfig } from "../../config";
 import type { Logger } from "../../log";
+import type { TlsMaterial } from "../../system/tls";
 import type { DrainOutcome } from "../http-server";
 import { inferenceServiceDefinition } from "./definition";
 import type { GrpcInferenceService } from "./service";
@@ -15,7 +16,7 @@ import type { GrpcInferenceService } from "./service";
  */
 export async function startGrpcServer(
   service: GrpcInferenceService,
-  settings: { host: string; port: number; maxBodyBytes: number },
+  settings: { host: string; port: number; maxBodyBytes: number; tls?: TlsMaterial | null },
 ): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({
     // The same limit as an HTTP request body; larger messages get RESOURCE_EXHAUSTED.
@@ -25,8 +26,16 @@ export async function startGrpcServer(
   });
   server.addService(inferenceServiceDefinition(), service.implementation);
   const address = `${hostPart(settings.host)}:${settings.port}`;
+  const credentials = settings.tls
+    ? // Server-side TLS only: clients authenticate with their API token, not a certificate.
+      grpc.ServerCredentials.createSsl(
+        null,
+        [{ cert_chain: settings.tls.cert, private_key: settings.tls.key }],
+        false,
+      )
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(address, credentials, (error, bound) =>
       error
         ? reject(
             new Error(

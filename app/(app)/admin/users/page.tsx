@@ -4,6 +4,9 @@ import { UserRowActions } from "@/components/admin/user-row-actions";
 import { Badge } from "@/components/ui/badge";
 import { PageHeader } from "@/components/ui/page-header";
 import { ActionsTH, Table, TBody, TD, TH, THead, TR } from "@/components/ui/table";
+import { SignInLocksTable } from "@/components/admin/sign-in-locks-table";
+import { roleHasScope } from "@/lib/auth/roles";
+import { listSignInLocks } from "@/lib/auth/sign-in-limits";
 import { listUsers } from "@/lib/auth/users";
 import { getPrisma } from "@/lib/db/client";
 import { Time } from "@/components/time";
@@ -13,7 +16,8 @@ export const metadata = { title: "Users · ModelDeck" };
 
 export default async function UsersPage() {
   const me = await requireScope("users:read", "/admin/users");
-  const users = await listUsers(getPrisma());
+  const db = getPrisma();
+  const [users, locks] = await Promise.all([listUsers(db), listSignInLocks(db)]);
   return (
     <>
       <PageHeader
@@ -66,6 +70,7 @@ export default async function UsersPage() {
           ))}
         </TBody>
       </Table>
+      <SignInLocksTable locks={locks} canUnlock={roleHasScope(me.role, "users:write")} />
     </>
   );
 }
