@@ -232,10 +232,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration: MODELDECK_ENCRYPTION_KEY_PREVIOUS is only read with MODELDECK_ENCRYPTION_KEY (the new key); see docs/security.md",
     );
   }
-  const [max, windowSeconds] = e.MODELDECK_SIGNIN_RATE_LIMIT.split("/").map(Number) as [
-    number,
-    number,
-  ];
   const rate = parsePerWindow(e.MODELDECK_SIGNIN_RATE_LIMIT);
   const failures = (value: string) => {
     const { count, windowSeconds } = parsePerWindow(value);
