@@ -283,8 +283,22 @@ export type CachedTokenVerifierOptions = {
   refusedTtlMs?: number;
   /** "Unknown token" answers held at most. */
   maxRefused?: number;
+  /**
+   * How long a request waits for the lookup of a token not seen yet before it fails with
+   * TokenCheckTimeoutError (serving answers 503 auth_unavailable, retry-after 1). The lookup
+   * itself goes on, and its answer is kept for the next request.
+   */
+  lookupTimeoutMs?: number;
   onError?: (error: unknown) => void;
 };
+
+/** The database did not answer a token lookup in time (it is away or stalled). */
+export class TokenCheckTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`The token lookup did not complete within ${ms} ms.`);
+    this.name = "TokenCheckTimeoutError";
+  }
+}
 
 export type CachedTokenVerifier = {
   /**
@@ -318,6 +332,7 @@ export function createCachedTokenVerifier(
   const maxEntries = opts.maxEntries ?? 10_000;
   const refusedTtlMs = opts.refusedTtlMs ?? 1_000;
   const maxRefused = opts.maxRefused ?? 10_000;
+  const lookupTimeoutMs = opts.lookupTimeoutMs ?? 2_000;
   type Entry = { token: ActiveToken; notAfter: number; touchAfter: number };
   // Keyed by the secret itself, not its hash: hashing every request showed up in profiles,
   // and this map lives only in the memory of the process that was sent the secret anyway.
@@ -392,7 +407,24 @@ export function createCachedTokenVerifier(
       lookup = lookUp(secret).finally(() => pending.delete(secret));
       pending.set(secret, lookup);
     }
-    return lookup;
+    // A stalled database must not hold a request for as long as it stalls: the client gets a
+    // clear 503 and retries; the lookup finishes in the background and is remembered.
+    return new Promise<ActiveToken | null>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TokenCheckTimeoutError(lookupTimeoutMs)),
+        lookupTimeoutMs,
+      );
+      lookup.then(
+        (token) => {
+          clearTimeout(timer);
+          resolve(token);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   };
 
   const invalidate = (event: AuthEvent) => {

@@ -2,7 +2,9 @@
  * A database stall never reaches the predict path: a serving process with two workers and
  * 16 clients with known tokens, while Postgres itself is frozen (SIGSTOP on the postmaster
  * and every backend) for 30 s. No request fails or waits on the database, and every
- * prediction answered is in prediction_log once Postgres resumes (or counted as dropped).
+ * prediction answered is in prediction_log once Postgres resumes (or counted as dropped). A
+ * token first seen during the freeze is not held for the freeze's length: it gets a prompt 503
+ * (auth_unavailable, retry-after) and works once Postgres is back.
  *
  * The test freezes a Postgres cluster of its own, not the run's shared one, so the test files
  * running beside it are not frozen too.
@@ -94,6 +96,7 @@ it("16 clients are answered at full speed through a 30 s Postgres freeze, and ev
       createApiToken(prisma, SYSTEM_ACTOR, { name: `client-${i}`, role: "viewer" }),
     ),
   );
+  const unseen = await createApiToken(prisma, SYSTEM_ACTOR, { name: "unseen", role: "viewer" });
   serving = await startServingProcess({
     databaseUrl: server.connectionString,
     dataDir: data.dir,
@@ -128,14 +131,29 @@ it("16 clients are answered at full speed through a 30 s Postgres freeze, and ev
   expect(pids.length).toBeGreaterThan(3);
   phase = "stall";
   signalAll(pids, "SIGSTOP");
+  let unseenDuringFreeze = { status: -1, ms: 0 };
   try {
-    await sleep(STALL_MS);
+    await sleep(2_000);
+    const startedAt = Date.now();
+    const status = await infer(url, unseen.secret, 10_000);
+    unseenDuringFreeze = { status, ms: Date.now() - startedAt };
+    await sleep(STALL_MS - 2_000 - unseenDuringFreeze.ms);
   } finally {
     phase = "after";
     signalAll([...pids].reverse(), "SIGCONT");
   }
   stopAt = Date.now() + 1_000;
   await Promise.all(clients);
+
+  // Its lookup waits for the database at most the verifier's 2 s, then a clear 503.
+  expect(unseenDuringFreeze.status, "a token first seen during the freeze").toBe(503);
+  expect(unseenDuringFreeze.ms).toBeLessThan(4_000);
+  let unseenAfter = 0;
+  for (let i = 0; i < 20 && unseenAfter !== 200; i++) {
+    unseenAfter = await infer(url, unseen.secret, 10_000);
+    if (unseenAfter !== 200) await sleep(250);
+  }
+  expect(unseenAfter, "the same token once Postgres is back").toBe(200);
 
   const failed = samples.filter((s) => s.status !== 200);
   expect(failed, `${failed.length} of ${samples.length} requests failed`).toEqual([]);
@@ -145,7 +163,8 @@ it("16 clients are answered at full speed through a 30 s Postgres freeze, and ev
 
   // Every prediction answered during the run is written once Postgres resumes, or counted as
   // dropped under the buffer bound.
-  const answered = samples.length;
+  // The load's answers and the unseen token's one 200 (refusals are not predictions).
+  const answered = samples.length + 1;
   const since = { at: { gte: loadStartedAt } };
   let logged = 0;
   let dropped = 0;
