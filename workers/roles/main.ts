@@ -127,6 +127,16 @@ async function rotateKeys(config: AppConfig, log: Logger): Promise<void> {
   }
 }
 
+/** The configuration, or the process ends with what is wrong in it. */
+function loadConfigOrRefuse(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) refuse(error.message);
+    throw error;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [role, ...rest] = argv;
   if (role === "-h" || role === "--help" || role === "help") {
@@ -135,13 +145,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (role === "keys") {
     if (rest.length !== 1 || rest[0] !== "rotate") refuse(USAGE);
-    let config: AppConfig;
-    try {
-      config = loadConfig();
-    } catch (error) {
-      if (error instanceof ConfigError) refuse(error.message);
-      throw error;
-    }
+    const config = loadConfigOrRefuse();
     if (!config.databaseUrl) {
       refuse(
         "DATABASE_URL is not set. `modeldeck keys rotate` re-seals the credentials stored in the database: point DATABASE_URL at it (see docs/security.md for the embedded database).",
@@ -153,13 +157,7 @@ async function main(argv: string[]): Promise<void> {
   if (!role || !(ROLES as readonly string[]).includes(role) || rest.length > 0) {
     refuse(role ? `unknown role or extra arguments: ${argv.join(" ")}\n\n${USAGE}` : USAGE);
   }
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) refuse(error.message);
-    throw error;
-  }
+  const config = loadConfigOrRefuse();
   const url = config.databaseUrl;
   if (!url) {
     refuse(

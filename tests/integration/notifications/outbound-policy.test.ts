@@ -36,6 +36,24 @@ const FAST: WebhookSettings = {
 };
 const SECRET_REPLY = "internal-only: db password is hunter2";
 
+/** Queues a signed test event for the webhook and lets one dispatcher attempt it. */
+async function deliverTestEvent(webhookId: string, outbound?: OutboundPolicy) {
+  const dispatcher = new WebhookDispatcher({
+    db: db.client,
+    instanceId: `test-${randomUUID().slice(0, 8)}`,
+    log: createLogger("test", "silent"),
+    settings: FAST,
+    ...(outbound ? { outbound } : {}),
+  });
+  try {
+    await sendTestEvent(db.client, ADMIN, webhookId);
+    await dispatcher.pollOnce();
+    await dispatcher.idle();
+  } finally {
+    await dispatcher.stop();
+  }
+}
+
 const db = useTestDatabase({ truncate: false });
 let token: string;
 const servers: http.Server[] = [];
@@ -162,19 +180,7 @@ describe("the outbound-request policy on webhooks", () => {
     expect(res.status).toBe(201);
     const { webhook } = (await res.json()) as { webhook: { id: string } };
 
-    const dispatcher = new WebhookDispatcher({
-      db: db.client,
-      instanceId: `test-${randomUUID().slice(0, 8)}`,
-      log: createLogger("test", "silent"),
-      settings: FAST,
-    });
-    try {
-      await sendTestEvent(db.client, ADMIN, webhook.id);
-      await dispatcher.pollOnce();
-      await dispatcher.idle();
-    } finally {
-      await dispatcher.stop();
-    }
+    await deliverTestEvent(webhook.id);
     expect(hits.get(receiver.server)).toBe(1);
     const [delivery] = (await listDeliveries(db.client, webhook.id)).deliveries;
     expect(delivery).toMatchObject({ status: "succeeded", lastStatusCode: 200 });
@@ -194,19 +200,7 @@ describe("the outbound-request policy on webhooks", () => {
     });
     // Both listen on 127.0.0.1 (the allow-list has no ports): what keeps the signed body from
     // the inside server is that no redirect is ever followed.
-    const dispatcher = new WebhookDispatcher({
-      db: db.client,
-      instanceId: `test-${randomUUID().slice(0, 8)}`,
-      log: createLogger("test", "silent"),
-      settings: FAST,
-    });
-    try {
-      await sendTestEvent(db.client, ADMIN, webhook.id);
-      await dispatcher.pollOnce();
-      await dispatcher.idle();
-    } finally {
-      await dispatcher.stop();
-    }
+    await deliverTestEvent(webhook.id);
     expect(hits.get(redirecting.server)).toBe(1);
     expect(hits.get(inside.server)).toBeUndefined();
     const [delivery] = (await listDeliveries(db.client, webhook.id)).deliveries;
@@ -238,20 +232,7 @@ describe("the outbound-request policy on webhooks", () => {
       },
     });
     names["rebind.test"] = "127.0.0.1";
-    const dispatcher = new WebhookDispatcher({
-      db: db.client,
-      instanceId: `test-${randomUUID().slice(0, 8)}`,
-      log: createLogger("test", "silent"),
-      settings: FAST,
-      outbound: policy,
-    });
-    try {
-      await sendTestEvent(db.client, ADMIN, webhook.id);
-      await dispatcher.pollOnce();
-      await dispatcher.idle();
-    } finally {
-      await dispatcher.stop();
-    }
+    await deliverTestEvent(webhook.id, policy);
     expect(hits.get(inside.server)).toBeUndefined();
     const [delivery] = (await listDeliveries(db.client, webhook.id)).deliveries;
     expect(delivery).toMatchObject({
